@@ -1,0 +1,24 @@
+/** What a stage implementation gets besides its input: the model router and the activity's cancellation. */
+import type { ModelRouter } from '../models/router';
+
+export interface StageContext {
+  router: ModelRouter;
+  /** Aborted when the activity is cancelled; passed to every model request. */
+  signal: AbortSignal;
+  maxRepairs: number;
+  /** Record progress that survives a worker crash (Temporal heartbeat details). */
+  checkpoint(details: unknown): void;
+  /** The progress recorded by the previous attempt of this activity, if any. */
+  previousCheckpoint<T>(): T | undefined;
+}
+
+/** The robot's identity, as every stage prompt starts with it. */
+export function robotPreamble(robot: { name: string; role: string }): string {
+  return `You are ${robot.name}, an AI team member. Your role: ${robot.role}`;
+}
+
+/** First words of a text, for deterministic offline answers. */
+export function headline(text: string, words = 12): string {
+  const parts = text.replace(/\s+/g, ' ').trim().split(' ');
+  return parts.slice(0, words).join(' ') + (parts.length > words ? '…' : '');
+}

@@ -1,0 +1,47 @@
+/** Delivery: format the result. Destinations beyond the run itself arrive with robot definitions. */
+import type { StageInput, StageResult } from '../../workflows/types';
+import { generateText } from '../models/structured';
+import type { Goals } from './goals';
+import type { Brief } from './inspiration';
+import type { TasksOutput } from './tasks';
+import type { ValidationReport } from './validation';
+import { robotPreamble, StageContext } from './context';
+
+export interface Delivery {
+  format: 'markdown';
+  content: string;
+  destinations: { type: string; status: 'delivered' | 'failed'; detail?: string }[];
+}
+
+export async function delivery(ctx: StageContext, input: StageInput): Promise<StageResult<Delivery>> {
+  const brief = input.context.inspiration as Brief;
+  const { goals } = input.context.goals as Goals;
+  const { tasks } = input.context.tasks as TasksOutput;
+  const report = input.context.validation as ValidationReport;
+  const offlineReport = () =>
+    [
+      `# ${input.task.trim().split('\n')[0]}`,
+      '',
+      brief.brief,
+      '',
+      '## Goals',
+      ...goals.map((g) => `- **${g.title}**: ${g.deliverable}`),
+      '',
+      '## Results',
+      ...tasks.map((t) => `### ${t.title}\n${t.result}`),
+      '',
+      `_Validation: ${report.summary}_`,
+    ].join('\n');
+  const { value, calls } = await generateText(ctx.router, {
+    kind: 'format',
+    system: `${robotPreamble(input.robot)}\nFormat the final deliverable as a clear Markdown report.`,
+    user: `Task: ${input.task}\nBrief: ${brief.brief}\nResults:\n${tasks.map((t) => `- ${t.title}: ${t.result}`).join('\n')}\nValidation: ${report.summary}`,
+    signal: ctx.signal,
+    offlineAnswer: offlineReport,
+  });
+  return {
+    output: { format: 'markdown', content: value, destinations: [{ type: 'run', status: 'delivered' }] },
+    summary: `Report of ${value.length} characters delivered`,
+    calls,
+  };
+}

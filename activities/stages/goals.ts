@@ -1,0 +1,34 @@
+/** Goals: turn the brief into a few goals, each with a concrete deliverable. */
+import { z } from 'zod';
+import type { StageInput, StageResult } from '../../workflows/types';
+import { generateStructured } from '../models/structured';
+import type { Brief } from './inspiration';
+import { robotPreamble, StageContext } from './context';
+
+export const Goals = z.object({
+  goals: z
+    .array(z.object({ id: z.string().min(1), title: z.string().min(1), deliverable: z.string().min(1) }))
+    .min(1)
+    .max(5),
+});
+export type Goals = z.infer<typeof Goals>;
+
+export async function goals(ctx: StageContext, input: StageInput): Promise<StageResult<Goals>> {
+  const brief = input.context.inspiration as Brief;
+  const { value, calls } = await generateStructured(ctx.router, {
+    kind: 'plan',
+    schema: Goals,
+    system: `${robotPreamble(input.robot)}\nTurn the brief into 1 to 5 goals with concrete deliverables. Answer as JSON: {"goals": [{"id": string, "title": string, "deliverable": string}]}.`,
+    user: `Task: ${input.task}\nBrief: ${brief.brief}\nFocus: ${brief.focus.join('; ')}`,
+    signal: ctx.signal,
+    maxRepairs: ctx.maxRepairs,
+    offline: () => ({
+      goals: brief.focus.slice(0, 5).map((focus, i) => ({
+        id: `g${i + 1}`,
+        title: focus,
+        deliverable: `A short written result for "${focus}"`,
+      })),
+    }),
+  });
+  return { output: value, summary: `${value.goals.length} goal(s): ${value.goals.map((g) => g.title).join('; ')}`, calls };
+}

@@ -1,0 +1,33 @@
+/** Inspiration: read the task, duties and resources; write an actionable brief. */
+import { z } from 'zod';
+import type { StageInput, StageResult } from '../../workflows/types';
+import { generateStructured } from '../models/structured';
+import { headline, robotPreamble, StageContext } from './context';
+
+export const Brief = z.object({
+  brief: z.string().min(10),
+  focus: z.array(z.string().min(1)).min(1).max(6),
+});
+export type Brief = z.infer<typeof Brief>;
+
+export async function inspiration(ctx: StageContext, input: StageInput): Promise<StageResult<Brief>> {
+  const { value, calls } = await generateStructured(ctx.router, {
+    kind: 'brief',
+    schema: Brief,
+    system: `${robotPreamble(input.robot)}\nWrite an actionable brief for the task. Answer as JSON: {"brief": string, "focus": string[]}.`,
+    user: `Task: ${input.task}`,
+    signal: ctx.signal,
+    maxRepairs: ctx.maxRepairs,
+    offline: () => ({
+      brief: `As ${input.robot.role}, ${input.robot.name} will work on: ${input.task.trim()}. The work is done when each part of the request has a concrete, checked deliverable.`,
+      focus: input.task
+        .split(/[.;\n]| and /)
+        .map((s) => s.trim())
+        .filter(Boolean)
+        .slice(0, 3)
+        .map((s) => headline(s, 8)),
+    }),
+  });
+  if (value.focus.length === 0) value.focus = [headline(input.task, 8)];
+  return { output: value, summary: headline(value.brief, 16), calls };
+}

@@ -1,0 +1,35 @@
+/** Validation: check each task result against its expected output; a structured verdict per task. */
+import { z } from 'zod';
+import type { StageInput, StageResult } from '../../workflows/types';
+import { generateStructured } from '../models/structured';
+import type { TasksOutput } from './tasks';
+import { robotPreamble, StageContext } from './context';
+
+export const ValidationReport = z.object({
+  passed: z.boolean(),
+  checks: z.array(z.object({ taskId: z.string().min(1), passed: z.boolean(), feedback: z.string() })),
+  summary: z.string(),
+});
+export type ValidationReport = z.infer<typeof ValidationReport>;
+
+export async function validation(ctx: StageContext, input: StageInput): Promise<StageResult<ValidationReport>> {
+  const { tasks } = input.context.tasks as TasksOutput;
+  const { value, calls } = await generateStructured(ctx.router, {
+    kind: 'validate',
+    schema: ValidationReport,
+    system: `${robotPreamble(input.robot)}\nCheck each result against its expected output. Answer as JSON: {"passed": boolean, "checks": [{"taskId", "passed", "feedback"}], "summary": string}.`,
+    user: tasks.map((t) => `Task ${t.id} (${t.title})\nExpected: ${t.expectedOutput}\nResult: ${t.result}`).join('\n\n'),
+    signal: ctx.signal,
+    maxRepairs: ctx.maxRepairs,
+    offline: () => {
+      const checks = tasks.map((t) => ({
+        taskId: t.id,
+        passed: t.result.trim().length > 0,
+        feedback: t.result.trim().length > 0 ? 'Result present and on topic.' : 'Empty result.',
+      }));
+      const passed = checks.every((c) => c.passed);
+      return { passed, checks, summary: `${checks.filter((c) => c.passed).length}/${checks.length} result(s) passed` };
+    },
+  });
+  return { output: value, summary: value.summary, calls };
+}

@@ -1,0 +1,102 @@
+/**
+ * All configuration, parsed once from the environment at start-up. Bad values fail at once with the
+ * variable's name. Every variable is documented here and in the README's configuration table.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v && v.trim() !== '' ? v.trim() : undefined));
+
+export const EnvSchema = z.object({
+  // ---- Temporal -------------------------------------------------------------------------------------------
+  /** host:port of an existing Temporal frontend. When set, no embedded dev server is started. */
+  TEMPORAL_ADDRESS: optionalString,
+  /** Temporal namespace. */
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  /** Use TLS for the Temporal connection (implied by TEMPORAL_TLS_CERT/KEY or TEMPORAL_API_KEY). */
+  TEMPORAL_TLS: bool.default('false'),
+  /** Client certificate (PEM file path) for mTLS. */
+  TEMPORAL_TLS_CERT: optionalString,
+  /** Client key (PEM file path) for mTLS. */
+  TEMPORAL_TLS_KEY: optionalString,
+  /** API key for Temporal Cloud. Never logged. */
+  TEMPORAL_API_KEY: optionalString,
+  /** Task queue the worker polls and the API starts runs on. */
+  MC_TASK_QUEUE: z.string().min(1).default('mission-control'),
+  /** gRPC port of the embedded dev server (npm start). */
+  MC_TEMPORAL_PORT: int(1, 65535).default(7233),
+  /** Web UI port of the embedded dev server (npm start). */
+  MC_TEMPORAL_UI_PORT: int(1, 65535).default(8233),
+  /** Base URL of the Temporal Web UI, used for the links on each run. */
+  MC_TEMPORAL_UI_URL: optionalString,
+
+  // ---- API --------------------------------------------------------------------------------------------------
+  /** HTTP port of the API and page (0 picks a free port). */
+  PORT: int(0, 65535).default(3000),
+  /** Interface the API listens on. */
+  MC_HOST: z.string().default('127.0.0.1'),
+  /** Comma-separated API keys accepted as `Authorization: Bearer <key>`. */
+  MC_API_KEYS: optionalString,
+  /** Password of the web page. */
+  MC_ADMIN_PASSWORD: optionalString,
+  /** Folder for local state: the dev server database, the generated API key. */
+  MC_DATA_DIR: z.string().default(path.resolve(__dirname, '..', '.data')),
+  /** Largest JSON body the API accepts. */
+  MC_MAX_BODY: z.string().default('256kb'),
+
+  // ---- Worker -----------------------------------------------------------------------------------------------
+  /** Activities run at once by one worker. */
+  MC_MAX_CONCURRENT_ACTIVITIES: int(1, 10_000).default(100),
+  /** Workflow tasks run at once by one worker. */
+  MC_MAX_CONCURRENT_WORKFLOW_TASKS: int(1, 10_000).default(40),
+  /** Workflows kept in the worker's sticky cache (bounds memory for parked runs). */
+  MC_MAX_CACHED_WORKFLOWS: int(0, 100_000).default(1000),
+  /** How long a stopping worker lets in-flight activities finish, in seconds. */
+  MC_SHUTDOWN_GRACE_SECONDS: int(0, 3600).default(10),
+  /** Port for the worker's own /metrics when it runs as a separate process (0 = off). */
+  MC_WORKER_METRICS_PORT: int(0, 65535).default(0),
+
+  // ---- Models -----------------------------------------------------------------------------------------------
+  /** offline | openai | anthropic | openai-compatible | auto (first configured provider, else offline). */
+  MC_MODEL_PROVIDER: z.enum(['auto', 'offline', 'openai', 'anthropic', 'openai-compatible']).default('auto'),
+  /** OpenAI API key. Never logged. */
+  OPENAI_API_KEY: optionalString,
+  /** Base URL of OpenAI or of any OpenAI-compatible server (Ollama, vLLM, LM Studio, OpenRouter). */
+  OPENAI_BASE_URL: optionalString,
+  /** Anthropic API key. Never logged. */
+  ANTHROPIC_API_KEY: optionalString,
+  /** Anthropic base URL (for proxies and tests). */
+  ANTHROPIC_BASE_URL: optionalString,
+  /** Model for planning, synthesis and validation (the "large" tier). */
+  MC_MODEL_LARGE: optionalString,
+  /** Model for quick extraction and formatting (the "fast" tier). */
+  MC_MODEL_FAST: optionalString,
+  /** Per-request timeout of a model call, in milliseconds. */
+  MC_MODEL_TIMEOUT_MS: int(1000, 3_600_000).default(120_000),
+  /** Repairs of an invalid structured answer (the validation error is fed back each time). */
+  MC_MODEL_MAX_REPAIRS: int(0, 10).default(2),
+  /** Simulated latency of each offline model call, in milliseconds (demos, tests, benchmarks). */
+  MC_OFFLINE_DELAY_MS: int(0, 3_600_000).default(0),
+});
+
+export type Config = z.infer<typeof EnvSchema>;
+
+/** Raised for bad configuration; the message names every bad variable. */
+export class ConfigError extends Error {}
+
+/** Parse the environment once. Throws ConfigError naming each bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,79 @@
+/** A real Temporal dev server per test file, from the same CLI binary `npm start` uses. */
+import { randomUUID } from 'node:crypto';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Runtime, DefaultLogger, Worker } from '@temporalio/worker';
+import { loadConfig, Config } from '../../lib/config';
+import { ALL_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
+import { createRobotWorker } from '../../workers/worker';
+import type { ModelRouter } from '../../activities/models/router';
+import type { Metrics } from '../../lib/metrics';
+
+let runtimeInstalled = false;
+
+export async function createTestEnv(): Promise<TestWorkflowEnvironment> {
+  if (!runtimeInstalled) {
+    // Keep test output readable: only Temporal errors (failed activities are expected in some tests).
+    try {
+      Runtime.install({ logger: new DefaultLogger('ERROR') });
+    } catch {
+      /* already installed in this process */
+    }
+    runtimeInstalled = true;
+  }
+  const cliPath = process.env.TEMPORAL_CLI_PATH;
+  if (!cliPath) throw new Error('TEMPORAL_CLI_PATH is not set: run the suite with `npm test`');
+  return TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: cliPath },
+      ip: '127.0.0.1',
+      searchAttributes: ALL_SEARCH_ATTRIBUTES,
+      extraArgs: ['--log-level', 'error'],
+    },
+  });
+}
+
+/** Configuration as the app would parse it, with a task queue of its own per test. */
+export function testConfig(env: Record<string, string> = {}): Config {
+  return loadConfig({
+    MC_TASK_QUEUE: `test-${randomUUID()}`,
+    MC_MODEL_PROVIDER: 'offline',
+    MC_SHUTDOWN_GRACE_SECONDS: '1',
+    ...env,
+  });
+}
+
+export function workflowBundle() {
+  const codePath = process.env.MC_TEST_WORKFLOW_BUNDLE;
+  if (!codePath) throw new Error('MC_TEST_WORKFLOW_BUNDLE is not set: run the suite with `npm test`');
+  return { codePath };
+}
+
+export async function startTestWorker(
+  env: TestWorkflowEnvironment,
+  config: Config,
+  extra: { router?: ModelRouter; metrics?: Metrics } = {},
+): Promise<Worker> {
+  return createRobotWorker({
+    connection: env.nativeConnection,
+    config,
+    router: extra.router,
+    metrics: extra.metrics,
+    workflowBundle: workflowBundle(),
+  });
+}
+
+/** Poll until `check` returns a truthy value or the time runs out (for state reached asynchronously). */
+export async function eventually<T>(check: () => Promise<T | undefined | false>, timeoutMs = 20000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await check();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${(last as Error).message}` : ''}`);
+}
