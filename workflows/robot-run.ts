@@ -87,7 +87,7 @@ export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
       robotName: state.robot.name,
       status: state.status,
       currentStage: state.currentStage,
-      stages: Object.fromEntries(state.stages.map((s) => [s.name, s.status])) as Record<StageName, StageStatus>,
+      stageStatus: Object.fromEntries(state.stages.map((s) => [s.name, s.status])) as Record<StageName, StageStatus>,
       usage: state.usage,
       offline: state.offline,
       error: state.error,

@@ -143,7 +143,7 @@ export interface RunMemo {
   robotName: string;
   status: RunStatus;
   currentStage?: StageName;
-  stages: Record<StageName, StageStatus>;
+  stageStatus: Record<StageName, StageStatus>;
   usage: Usage;
   offline: boolean;
   error?: RunError;

@@ -1,0 +1,98 @@
+/**
+ * The Express app and its lifecycle. `startWebServer` listens (port 0 in tests) and returns a handle whose
+ * `stop` closes the server; the Temporal client is passed in and owned by the caller.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import client from 'prom-client';
+import type { Client } from '@temporalio/client';
+import type { Config } from '../lib/config';
+import { createLogger } from '../lib/log';
+import type { Metrics } from '../lib/metrics';
+import { Credentials, requireAuth } from './auth';
+import { errorMiddleware, HttpError } from './errors';
+import { RunService } from './run-service';
+import { runsRouter } from './routes/runs';
+
+export interface AppDeps {
+  client: Client;
+  config: Config;
+  credentials: Credentials;
+  metrics: Metrics;
+}
+
+const log = createLogger('api');
+
+export function createApp(deps: AppDeps): express.Express {
+  const runs = new RunService(deps.client, deps.config, deps.metrics);
+  registerRunGauge(deps.metrics, runs);
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ ok: true });
+  });
+
+  app.use(requireAuth(deps.credentials));
+  app.use(express.json({ limit: deps.config.MC_MAX_BODY }));
+
+  app.get('/metrics', async (_req, res) => {
+    res.set('content-type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
+  app.use('/api/runs', runsRouter(runs));
+
+  app.use((req, _res, next) => next(new HttpError(404, `no route for ${req.method} ${req.path}`)));
+  app.use(errorMiddleware(log));
+  return app;
+}
+
+/** mc_runs{status}: runs per status, counted from Temporal visibility at scrape time (true across processes). */
+function registerRunGauge(metrics: Metrics, runs: RunService): void {
+  if (metrics.registry.getSingleMetric('mc_runs')) metrics.registry.removeSingleMetric('mc_runs');
+  new client.Gauge({
+    name: 'mc_runs',
+    help: 'Runs by status, from Temporal visibility',
+    labelNames: ['status'],
+    registers: [metrics.registry],
+    async collect() {
+      try {
+        const counts = await runs.countByStatus();
+        for (const [status, n] of Object.entries(counts)) this.set({ status }, n);
+      } catch (err) {
+        log.warn('could not count runs for /metrics', { error: (err as Error).message });
+      }
+    },
+  });
+}
+
+export interface WebServer {
+  server: http.Server;
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export async function startWebServer(deps: AppDeps, opts: { port?: number; host?: string } = {}): Promise<WebServer> {
+  const app = createApp(deps);
+  const server = http.createServer(app);
+  const host = opts.host ?? deps.config.MC_HOST;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? deps.config.PORT, host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const shown = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+  return {
+    server,
+    port,
+    url: `http://${shown.includes(':') ? `[${shown}]` : shown}:${port}`,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,65 @@
+/**
+ * Credentials. Every endpoint but /healthz needs `Authorization: Bearer <key>` (MC_API_KEYS). With neither
+ * MC_API_KEYS nor MC_ADMIN_PASSWORD set, a key is generated on first start, kept in the data folder (mode 0600)
+ * and printed once. Keys are compared as SHA-256 digests in constant time and never logged.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { RequestHandler } from 'express';
+import type { Config } from '../lib/config';
+
+export interface Credentials {
+  apiKeys: string[];
+  adminPassword?: string;
+  /** Set when this start generated the key (print it once). */
+  generatedKey?: string;
+  /** Where a generated key is kept. */
+  keyFile?: string;
+}
+
+export function resolveCredentials(c: Config): Credentials {
+  const apiKeys = (c.MC_API_KEYS ?? '')
+    .split(',')
+    .map((k) => k.trim())
+    .filter(Boolean);
+  if (apiKeys.length || c.MC_ADMIN_PASSWORD) return { apiKeys, adminPassword: c.MC_ADMIN_PASSWORD };
+  const keyFile = path.join(c.MC_DATA_DIR, 'api-key');
+  if (fs.existsSync(keyFile)) {
+    const key = fs.readFileSync(keyFile, 'utf8').trim();
+    if (key) return { apiKeys: [key], keyFile };
+  }
+  const key = `mc_${randomBytes(24).toString('base64url')}`;
+  fs.mkdirSync(c.MC_DATA_DIR, { recursive: true });
+  fs.writeFileSync(keyFile, `${key}\n`, { mode: 0o600 });
+  return { apiKeys: [key], generatedKey: key, keyFile };
+}
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+/** True when `presented` equals one of `secrets`, compared in constant time. */
+export function matchesSecret(presented: string, secrets: string[]): boolean {
+  const d = digest(presented);
+  let ok = false;
+  for (const s of secrets) ok = timingSafeEqual(d, digest(s)) || ok;
+  return ok;
+}
+
+/** The bearer token of a request, if any. */
+export function bearerToken(header: string | undefined): string | undefined {
+  const m = /^Bearer\s+(.+)$/i.exec(header ?? '');
+  return m?.[1]?.trim();
+}
+
+/** Accepts an API key, or the admin password as a bearer token (what the page sends after its login). */
+export function requireAuth(creds: Credentials): RequestHandler {
+  const secrets = [...creds.apiKeys, ...(creds.adminPassword ? [creds.adminPassword] : [])];
+  return (req, res, next) => {
+    const token = bearerToken(req.headers.authorization);
+    if (token && matchesSecret(token, secrets)) return next();
+    res
+      .status(401)
+      .set('WWW-Authenticate', 'Bearer realm="mission-control"')
+      .json({ error: token ? 'invalid credentials' : 'missing credentials: send Authorization: Bearer <api key>' });
+  };
+}

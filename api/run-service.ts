@@ -1,0 +1,167 @@
+/**
+ * Use cases for runs, over the Temporal client. Temporal is the system of record: listing reads visibility
+ * (search attributes), showing a run asks the workflow (query) and falls back to what Temporal keeps without a
+ * worker (the final result, or the memo the workflow mirrors its state into).
+ */
+import { randomUUID } from 'node:crypto';
+import { Client, WorkflowExecutionDescription, WorkflowNotFoundError } from '@temporalio/client';
+import type { Config } from '../lib/config';
+import type { Metrics } from '../lib/metrics';
+import { runUiLink } from '../lib/temporal';
+import { robotRunWorkflow, runStateQuery } from '../workflows';
+import { McRobotId, McStatus, McTrigger } from '../workflows/search-attributes';
+import { emptyUsage } from '../workflows/types';
+import type { RobotSnapshot, RunInput, RunMemo, RunState, RunStatus, StageName, Trigger } from '../workflows/types';
+import { conflict, notFound } from './errors';
+import type { CreateRunBody, ListRunsQuery } from './schemas';
+
+/** The robot a run gets when the request names none. */
+export const DEFAULT_ROBOT: RobotSnapshot = {
+  id: 'default',
+  name: 'Mission Control',
+  role: 'A careful generalist who researches, plans and writes clear, checked deliverables.',
+  version: 0,
+};
+
+/** How long GET /api/runs/:id waits for a worker to answer the state query before falling back. */
+const QUERY_DEADLINE_MS = 3000;
+
+export interface RunSummary {
+  id: string;
+  status: RunStatus | 'Unknown';
+  robotId?: string;
+  trigger?: string;
+  task?: string;
+  currentStage?: string;
+  startedAt?: string;
+  closedAt?: string;
+  temporalStatus: string;
+  links: { temporalUi: string };
+}
+
+export type RunView = (RunState | (Partial<RunState> & { runId: string; status: RunStatus })) & {
+  /** Where the state came from: the live workflow (query), its final result, or the memo (no worker). */
+  stateSource: 'query' | 'result' | 'memo';
+  temporal: { workflowId: string; runId: string; status: string; historyLength: number };
+  links: { temporalUi: string };
+};
+
+export class RunService {
+  constructor(
+    private readonly client: Client,
+    private readonly config: Config,
+    private readonly metrics?: Metrics,
+  ) {}
+
+  async start(body: CreateRunBody, trigger: Trigger = 'api'): Promise<{ id: string; status: RunStatus; links: { temporalUi: string } }> {
+    const id = `run-${randomUUID()}`;
+    const robot: RobotSnapshot = body.robot ? { id: 'adhoc', name: body.robot.name, role: body.robot.role, version: 0 } : DEFAULT_ROBOT;
+    const input: RunInput = { task: body.task, robot, trigger, requestedAt: new Date().toISOString(), options: body.options };
+    await this.client.workflow.start(robotRunWorkflow, {
+      taskQueue: this.config.MC_TASK_QUEUE,
+      workflowId: id,
+      args: [input],
+      typedSearchAttributes: [
+        { key: McStatus, value: 'Pending' },
+        { key: McRobotId, value: robot.id },
+        { key: McTrigger, value: trigger },
+      ],
+      memo: { run: { task: body.task.slice(0, 500), robotName: robot.name, status: 'Pending' } },
+    });
+    this.metrics?.runsStarted.inc({ trigger });
+    return { id, status: 'Pending', links: { temporalUi: runUiLink(this.config, id) } };
+  }
+
+  async list(q: ListRunsQuery): Promise<RunSummary[]> {
+    const clauses = [`WorkflowType = 'robotRunWorkflow'`];
+    if (q.status) clauses.push(`McStatus = '${q.status}'`);
+    // robotId matches the Id schema (no quotes), so it is safe inside the literal.
+    if (q.robotId) clauses.push(`McRobotId = '${q.robotId}'`);
+    const runs: RunSummary[] = [];
+    for await (const wf of this.client.workflow.list({ query: clauses.join(' AND '), pageSize: Math.min(q.limit, 1000) })) {
+      const memo = (wf.memo?.run ?? {}) as Partial<RunMemo>;
+      runs.push({
+        id: wf.workflowId,
+        status: (wf.typedSearchAttributes.get(McStatus) as RunStatus | undefined) ?? 'Unknown',
+        robotId: wf.typedSearchAttributes.get(McRobotId),
+        trigger: wf.typedSearchAttributes.get(McTrigger),
+        task: memo.task,
+        currentStage: memo.currentStage,
+        startedAt: wf.startTime.toISOString(),
+        closedAt: wf.closeTime?.toISOString(),
+        temporalStatus: wf.status.name,
+        links: { temporalUi: runUiLink(this.config, wf.workflowId) },
+      });
+      if (runs.length >= q.limit) break;
+    }
+    return runs;
+  }
+
+  private async describe(id: string): Promise<WorkflowExecutionDescription> {
+    try {
+      const desc = await this.client.workflow.getHandle(id).describe();
+      if (desc.type !== 'robotRunWorkflow') throw notFound('run');
+      return desc;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw notFound('run');
+      throw err;
+    }
+  }
+
+  async get(id: string): Promise<RunView> {
+    const desc = await this.describe(id);
+    const handle = this.client.workflow.getHandle(id);
+    const temporal = { workflowId: id, runId: desc.runId, status: desc.status.name, historyLength: desc.historyLength };
+    const links = { temporalUi: runUiLink(this.config, id) };
+    try {
+      const state = await this.client.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => handle.query(runStateQuery));
+      return { ...state, stateSource: 'query', temporal, links };
+    } catch {
+      // No worker answered in time. What Temporal holds without one: the result of a completed run, else the memo.
+    }
+    if (desc.status.name === 'COMPLETED') {
+      const state = (await handle.result()) as RunState;
+      return { ...state, stateSource: 'result', temporal, links };
+    }
+    const memo = (desc.memo?.run ?? {}) as Partial<RunMemo>;
+    return {
+      runId: id,
+      task: memo.task,
+      currentStage: memo.currentStage,
+      stages: memo.stageStatus
+        ? Object.entries(memo.stageStatus).map(([name, status]) => ({ name: name as StageName, status, usage: emptyUsage(), calls: [] }))
+        : undefined,
+      usage: memo.usage,
+      offline: memo.offline,
+      error: memo.error,
+      interruptedStage: memo.interruptedStage,
+      status: (desc.typedSearchAttributes.get(McStatus) as RunStatus | undefined) ?? memo.status ?? 'Pending',
+      stateSource: 'memo',
+      temporal,
+      links,
+    };
+  }
+
+  async cancel(id: string): Promise<{ id: string; cancelRequested: true }> {
+    const desc = await this.describe(id);
+    if (desc.status.name !== 'RUNNING') {
+      const status = desc.typedSearchAttributes.get(McStatus) ?? desc.status.name;
+      throw conflict(`run already finished (${status})`, { status });
+    }
+    await this.client.workflow.getHandle(id).cancel();
+    return { id, cancelRequested: true };
+  }
+
+  /** Number of runs per status, from visibility (for /metrics). */
+  async countByStatus(): Promise<Record<string, number>> {
+    const counts: Record<string, number> = {};
+    const statuses: RunStatus[] = ['Pending', 'Running', 'Review', 'Done', 'Failed', 'Cancelled'];
+    await Promise.all(
+      statuses.map(async (s) => {
+        const { count } = await this.client.workflow.count(`WorkflowType = 'robotRunWorkflow' AND McStatus = '${s}'`);
+        counts[s] = count;
+      }),
+    );
+    return counts;
+  }
+}
