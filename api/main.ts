@@ -2,7 +2,7 @@
  * API entry point (`npm run api`): REST, /metrics, /healthz on PORT. Needs a reachable Temporal (embedded dev
  * server from `npm start`, or TEMPORAL_ADDRESS). Exits 0 on SIGINT/SIGTERM after closing, 1 on failure.
  */
-import type { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { ConfigError, loadConfig, Config } from '../lib/config';
 import { createLogger } from '../lib/log';
 import { createMetrics, Metrics } from '../lib/metrics';
@@ -20,7 +20,7 @@ export interface RunningApi {
 
 export async function startApi(config: Config, metrics: Metrics = createMetrics()): Promise<RunningApi> {
   const client = await connectClient(config);
-  await ensureSearchAttributes(client.connection as Connection, config.TEMPORAL_NAMESPACE);
+  await ensureSearchAttributes(client.connection, config.TEMPORAL_NAMESPACE);
   const credentials = resolveCredentials(config);
   const web = await startWebServer({ client, config, credentials, metrics });
   log.info(`API listening on ${web.url}  (health: ${web.url}/healthz, metrics: ${web.url}/metrics)`);

@@ -52,10 +52,13 @@ const INDEXED: Record<string, temporal.api.enums.v1.IndexedValueType> = {
 };
 
 /**
- * Register our custom search attributes if the namespace lacks them (idempotent). The embedded dev server gets
- * them on its command line; this covers external clusters and test servers.
+ * Register our custom search attributes if the namespace lacks them (idempotent). The worker and the API call
+ * this at start, so the embedded dev server, an external cluster and test servers all get them.
  */
-export async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<void> {
+export async function ensureSearchAttributes(
+  connection: Pick<Connection | NativeConnection, 'operatorService'>,
+  namespace: string,
+): Promise<void> {
   const existing = await connection.operatorService.listSearchAttributes({ namespace });
   const have = new Set(Object.keys(existing.customAttributes ?? {}));
   const missing = ALL_SEARCH_ATTRIBUTES.filter((k) => !have.has(k.name));
@@ -70,8 +73,3 @@ export async function ensureSearchAttributes(connection: Connection, namespace: 
   }
 }
 
-/** `--search-attribute` flags for `temporal server start-dev`. */
-export function devServerSearchAttributeArgs(): string[] {
-  const cli: Record<string, string> = { [SearchAttributeType.KEYWORD]: 'Keyword', [SearchAttributeType.TEXT]: 'Text' };
-  return ALL_SEARCH_ATTRIBUTES.flatMap((k) => ['--search-attribute', `${k.name}=${cli[k.type]}`]);
-}

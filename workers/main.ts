@@ -9,7 +9,7 @@ import { createModelRouter, selectProvider } from '../activities/models/router';
 import { ConfigError, loadConfig, Config } from '../lib/config';
 import { createLogger } from '../lib/log';
 import { createMetrics, Metrics } from '../lib/metrics';
-import { connectWorkerConnection, temporalAddress } from '../lib/temporal';
+import { connectWorkerConnection, ensureSearchAttributes, temporalAddress } from '../lib/temporal';
 import { createRobotWorker } from './worker';
 
 const log = createLogger('worker');
@@ -31,6 +31,7 @@ export interface RunningWorker {
 /** Start a worker; used by this entry point and by `npm start` (scripts/serve.ts). */
 export async function startWorker(config: Config, metrics?: Metrics): Promise<RunningWorker> {
   const connection = await connectWorkerConnection(config);
+  await ensureSearchAttributes(connection, config.TEMPORAL_NAMESPACE);
   const worker = await createRobotWorker({ connection, config, metrics, router: createModelRouter(config) });
   log.info(`polling task queue "${config.MC_TASK_QUEUE}" on ${temporalAddress(config)} (namespace ${config.TEMPORAL_NAMESPACE})`);
   log.info(`model: ${describeModel(config)}`);

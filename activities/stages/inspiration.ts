@@ -19,7 +19,7 @@ export async function inspiration(ctx: StageContext, input: StageInput): Promise
     signal: ctx.signal,
     maxRepairs: ctx.maxRepairs,
     offline: () => ({
-      brief: `As ${input.robot.role}, ${input.robot.name} will work on: ${input.task.trim()}. The work is done when each part of the request has a concrete, checked deliverable.`,
+      brief: `${input.robot.name} (role: ${input.robot.role.replace(/\.$/, '')}) will work on: ${input.task.trim()}. The work is done when each part of the request has a concrete, checked deliverable.`,
       focus: input.task
         .split(/[.;\n]| and /)
         .map((s) => s.trim())

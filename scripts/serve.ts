@@ -1,0 +1,55 @@
+/**
+ * Worker + API in one process, as `npm start` runs them (they also run apart: `npm run worker`, `npm run api`).
+ * Sharing the process lets one /metrics show API, stage and model metrics together.
+ */
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { startApi } from '../api/main';
+import { ConfigError, loadConfig } from '../lib/config';
+import { createLogger } from '../lib/log';
+import { createMetrics } from '../lib/metrics';
+import { startWorker } from '../workers/main';
+
+const log = createLogger('serve');
+
+async function retry<T>(what: string, fn: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      log.debug(`${what} not ready yet: ${(err as Error).message}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+  const metrics = createMetrics();
+  const worker = await retry('Temporal (worker)', () => startWorker(config, metrics));
+  const api = await retry('Temporal (api)', () => startApi(config, metrics));
+  process.stdout.write('MC_READY\n');
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`${signal}: stopping API and draining the worker (up to ${config.MC_SHUTDOWN_GRACE_SECONDS}s)`);
+    await api.stop();
+    await worker.shutdown();
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  await worker.done;
+  if (!stopping) await api.stop();
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    log.error(err instanceof ConfigError ? err.message : `failed: ${(err as Error).stack ?? err}`);
+    process.exit(1);
+  },
+);
