@@ -40,6 +40,37 @@ export interface RunOptions {
   retryInitialIntervalMs?: number;
 }
 
+/** Where an approval gate stands: before a stage, or `final` (after Delivery is formatted, before it takes effect). */
+export type GatePoint = StageName | 'final';
+
+/** One approval gate (human review). Defaults live in the workflow. */
+export interface GateSettings {
+  at: GatePoint;
+  /** Deadline of the decision in seconds (default: none, waits until decided or cancelled). */
+  timeoutSeconds?: number;
+  /** What happens at the deadline. */
+  onTimeout?: 'reject' | 'approve' | 'escalate';
+  /** With `escalate`: the second deadline after the escalation notice; then the gate rejects. */
+  escalationTimeoutSeconds?: number;
+}
+
+export interface ApprovalSettings {
+  gates: GateSettings[];
+  /** How many times a reviewer may send a stage back with feedback (default 3). */
+  maxRevisions?: number;
+}
+
+/** Spending caps of a run. The workflow stops at a budget gate before a call that would exceed them. */
+export interface BudgetSettings {
+  maxTokens?: number;
+  maxCostUsd?: number;
+}
+
+/** Robot Host: a clarifying conversation before the pipeline starts (manual runs only). */
+export interface HostSettings {
+  enabled: boolean;
+}
+
 export interface RunInput {
   task: string;
   robot: RobotSnapshot;
@@ -47,6 +78,11 @@ export interface RunInput {
   /** ISO time the API accepted the request (the workflow's own clock starts later). */
   requestedAt?: string;
   options?: RunOptions;
+  approvals?: ApprovalSettings;
+  budget?: BudgetSettings;
+  host?: HostSettings;
+  /** Extra context for the run, e.g. a webhook payload. */
+  context?: Record<string, unknown>;
 }
 
 /** One model call as billed: what every stage reports for each request it made. */
