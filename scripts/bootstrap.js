@@ -1,6 +1,6 @@
 /**
- * Makes a fresh clone runnable: installs the locked npm packages when node_modules is missing or older than
- * package-lock.json. Plain Node, no dependencies.
+ * Makes a fresh clone runnable: installs the locked npm packages when node_modules is missing or does not hold
+ * what package-lock.json locks. Plain Node, no dependencies.
  */
 'use strict';
 const fs = require('node:fs');
@@ -9,11 +9,22 @@ const { spawnSync } = require('node:child_process');
 
 const ROOT = path.resolve(__dirname, '..');
 
+/** True when node_modules holds every package at the version the lock file names. */
+function installedMatchesLock() {
+  const read = (p) => JSON.parse(fs.readFileSync(p, 'utf8')).packages || {};
+  try {
+    const installed = read(path.join(ROOT, 'node_modules', '.package-lock.json'));
+    const locked = read(path.join(ROOT, 'package-lock.json'));
+    return Object.entries(locked).every(
+      ([name, meta]) => name === '' || meta.optional || (installed[name] && installed[name].version === meta.version),
+    );
+  } catch {
+    return false;
+  }
+}
+
 function ensureNodeModules() {
-  const marker = path.join(ROOT, 'node_modules', '.package-lock.json');
-  const lock = path.join(ROOT, 'package-lock.json');
-  const fresh = fs.existsSync(marker) && fs.statSync(marker).mtimeMs >= fs.statSync(lock).mtimeMs;
-  if (fresh) return;
+  if (installedMatchesLock()) return;
   process.stderr.write('[bootstrap] installing npm packages (npm ci) ...\n');
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
   const r = spawnSync(npm, ['ci', '--no-audit', '--no-fund'], { cwd: ROOT, stdio: 'inherit' });
