@@ -84,6 +84,34 @@ export const EnvSchema = z.object({
   MC_MODEL_MAX_REPAIRS: int(0, 10).default(2),
   /** Simulated latency of each offline model call, in milliseconds (demos, tests, benchmarks). */
   MC_OFFLINE_DELAY_MS: int(0, 3_600_000).default(0),
+  /** Model for vision nodes (defaults to the large model). */
+  MC_MODEL_VISION: optionalString,
+
+  // ---- Task graph (Tasks stage) -------------------------------------------------------------------------------
+  /**
+   * Most nodes a planned graph may have. Bounds history and payloads: with MC_NODE_OUTPUT_MAX_CHARS every node's
+   * output stays small, so a graph of this size fits one workflow history (see workflows/dag-executor.ts).
+   */
+  MC_DAG_MAX_NODES: int(1, 200).default(50),
+  /** Longest node output kept, in characters; longer outputs are cut with a note saying how much was dropped. */
+  MC_NODE_OUTPUT_MAX_CHARS: int(100, 100_000).default(4000),
+  /** Task queue of this machine's desktop worker, and where the API routes `command` nodes by default. */
+  MC_DESKTOP_QUEUE: optionalString,
+
+  // ---- Tools ------------------------------------------------------------------------------------------------
+  /**
+   * http_fetch: comma-separated hosts and CIDRs allowed even though they are loopback/private/link-local
+   * (e.g. `intranet.example,10.1.0.0/16,127.0.0.2/32`). Everything else non-public is refused.
+   */
+  MC_FETCH_ALLOWLIST: z.string().default(''),
+  /** http_fetch: largest body read, in bytes (the rest is cut off and reported). */
+  MC_FETCH_MAX_BYTES: int(1024, 50_000_000).default(1_000_000),
+  /** http_fetch: time limit of a whole fetch (all redirects), in milliseconds. */
+  MC_FETCH_TIMEOUT_MS: int(100, 600_000).default(15_000),
+  /** command: longest a command may run, in milliseconds (then it is killed). */
+  MC_COMMAND_TIMEOUT_MS: int(100, 3_600_000).default(60_000),
+  /** command: most bytes of stdout and of stderr kept (the rest is dropped and reported). */
+  MC_COMMAND_MAX_OUTPUT_BYTES: int(1024, 50_000_000).default(200_000),
 });
 
 export type Config = z.infer<typeof EnvSchema>;

@@ -30,7 +30,7 @@ export async function createRobotWorker(opts: RobotWorkerOptions): Promise<Worke
     ...(opts.workflowBundle
       ? { workflowBundle: opts.workflowBundle }
       : { workflowsPath: require.resolve('../workflows') }),
-    activities: createActivities({ router, metrics: opts.metrics, maxRepairs: c.MC_MODEL_MAX_REPAIRS }),
+    activities: createActivities({ router, config: c, metrics: opts.metrics, maxRepairs: c.MC_MODEL_MAX_REPAIRS }),
     maxConcurrentActivityTaskExecutions: c.MC_MAX_CONCURRENT_ACTIVITIES,
     maxConcurrentWorkflowTaskExecutions: c.MC_MAX_CONCURRENT_WORKFLOW_TASKS,
     maxCachedWorkflows: c.MC_MAX_CACHED_WORKFLOWS,

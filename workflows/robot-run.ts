@@ -1,7 +1,8 @@
 /**
  * robotRunWorkflow: one run of a robot through Inspiration → Goals → Tasks → Validation → Delivery.
  *
- * Deterministic orchestration only: every stage is an activity (all I/O lives there); this code keeps the
+ * Deterministic orchestration only: every stage is an activity (all I/O lives there), except Tasks, whose
+ * graph of node activities is scheduled here (./dag-executor.ts); this code keeps the
  * run's state, mirrors it into search attributes and memo so runs can be listed and shown without a worker,
  * and turns cancellation and stage failures into a final status.
  */
@@ -18,6 +19,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { StageActivities } from '../activities/stages';
+import { DagExecutor } from './dag-executor';
 import { McRobotId, McStage, McStatus, McTrigger } from './search-attributes';
 import {
   addCalls,
@@ -35,11 +37,13 @@ import {
 /** Full run state: stages, outputs, tokens, cost, events. */
 export const runStateQuery = defineQuery<RunState>('runState');
 
-/** Activity type name of each stage, as it shows in the Temporal Web UI and `temporal workflow show`. */
-export const STAGE_ACTIVITY: Record<StageName, keyof StageActivities> = {
+/**
+ * Activity type name of each stage, as it shows in the Temporal Web UI and `temporal workflow show`. The Tasks
+ * stage is `planDag` followed by one `runDagNode` / `validateDagNode` (or `runDesktopNode`) per node.
+ */
+export const STAGE_ACTIVITY: Record<Exclude<StageName, 'tasks'>, keyof StageActivities> = {
   inspiration: 'inspirationStage',
   goals: 'goalsStage',
-  tasks: 'tasksStage',
   validation: 'validationStage',
   delivery: 'deliveryStage',
 };
@@ -117,6 +121,9 @@ export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
     },
   });
 
+  // Registers the per-node updates (cancelNode, retryNode, approveNode) before the first await.
+  const dag = new DagExecutor({ input, state, now, event: (type, message) => event(type, message, 'tasks'), publish, setStatus });
+
   upsertSearchAttributes([
     { key: McRobotId, value: input.robot.id },
     { key: McTrigger, value: input.trigger },
@@ -136,19 +143,23 @@ export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
       publish();
 
       const started = Date.now();
-      const result = await activities[STAGE_ACTIVITY[stage.name]]({
-        runId: state.runId,
-        stage: stage.name,
-        task: input.task,
-        robot: input.robot,
-        context,
-      });
+      const result =
+        stage.name === 'tasks'
+          ? await dag.run((context.goals as { goals: { id: string; title: string; deliverable: string }[] }).goals)
+          : await activities[STAGE_ACTIVITY[stage.name]]({
+              runId: state.runId,
+              stage: stage.name,
+              task: input.task,
+              robot: input.robot,
+              context,
+            });
       context[stage.name] = result.output;
       stage.output = result.output;
       stage.summary = result.summary;
       stage.calls = result.calls;
       stage.usage = addCalls(emptyUsage(), result.calls);
-      state.usage = addCalls(state.usage, result.calls);
+      // The task graph bills its calls into the run's usage as they happen.
+      if (stage.name !== 'tasks') state.usage = addCalls(state.usage, result.calls);
       state.offline ||= result.calls.some((c) => c.offline);
       stage.status = 'done';
       stage.finishedAt = now();

@@ -4,6 +4,7 @@
  * This module is imported by workflow code, so it must stay pure: types and constants only,
  * no Node imports, no I/O.
  */
+import type { DagNodeSpec, DagState } from './dag';
 
 /** The five pipeline stages, in the order a run goes through them. */
 export const STAGES = ['inspiration', 'goals', 'tasks', 'validation', 'delivery'] as const;
@@ -28,6 +29,29 @@ export interface RobotSnapshot {
   role: string;
   /** Definition version this run was started with (robots are versioned; ad-hoc robots are version 0). */
   version: number;
+  /**
+   * Registry tools this robot may use in its task graph (activities/tools/index.ts). Absent: DEFAULT_ROBOT_TOOLS,
+   * which never includes `command`: running programs on a desktop must be granted explicitly.
+   */
+  tools?: string[];
+  /** Model choices of this robot that win over the routing table (see activities/models/router.ts). */
+  routing?: RoutingOverrides;
+}
+
+/** Tools a robot gets when its definition lists none. */
+export const DEFAULT_ROBOT_TOOLS: readonly string[] = ['http_fetch'];
+
+/** One model choice: a tier of the routing table, an explicit model name, a temperature. */
+export interface ModelOverride {
+  tier?: 'large' | 'fast' | 'vision';
+  model?: string;
+  temperature?: number;
+}
+
+/** A robot's overrides: per work kind (plan, text, extract...) and per stage; the kind override wins. */
+export interface RoutingOverrides {
+  kinds?: Partial<Record<string, ModelOverride>>;
+  stages?: Partial<Record<StageName, ModelOverride>>;
 }
 
 /** Per-run knobs. Everything has a default in the workflow. */
@@ -38,6 +62,21 @@ export interface RunOptions {
   stageTimeoutSeconds?: number;
   /** First retry delay in milliseconds, default 1000. */
   retryInitialIntervalMs?: number;
+  /** Task graph: nodes running at once, default 8. */
+  dagParallelism?: number;
+  /**
+   * Task graph: what a node failing after its retries does once the rest of the graph has finished:
+   * `fail` the stage (default), `continue` with the partial result, or `wait` for a person to retry it.
+   */
+  onNodeFailure?: 'fail' | 'continue' | 'wait';
+  /** Task graph: Temporal attempts of each node activity (network errors, 5xx), default 3. */
+  nodeMaxAttempts?: number;
+  /** Task graph: check each node's output against its expected output with a model verdict, default true. */
+  validateNodes?: boolean;
+  /** Task graph: re-runs of a node with the validator's feedback, default 1. */
+  maxNodeRevisions?: number;
+  /** Task graph: desktop task queue that runs `command` nodes naming no worker (the API fills in MC_DESKTOP_QUEUE). */
+  desktopQueue?: string;
 }
 
 /** Where an approval gate stands: before a stage, or `final` (after Delivery is formatted, before it takes effect). */
@@ -73,6 +112,11 @@ export interface HostSettings {
 
 export interface RunInput {
   task: string;
+  /**
+   * A task graph supplied by the caller: the Tasks stage checks it exactly like a planner answer (schema, graph,
+   * tools) and runs it instead of asking the model to plan.
+   */
+  dag?: DagNodeSpec[];
   robot: RobotSnapshot;
   trigger: Trigger;
   /** ISO time the API accepted the request (the workflow's own clock starts later). */
@@ -152,6 +196,8 @@ export interface RunState {
   /** The stage that was running when the run was cancelled. */
   interruptedStage?: StageName;
   result?: unknown;
+  /** The Tasks stage's graph: nodes with status, timings, model, usage; rolling summary; result. */
+  dag?: DagState;
   events: RunEvent[];
 }
 

@@ -34,7 +34,7 @@ export function createOfflineProvider(opts: { delayMs: number }): ModelProvider 
     offline: true,
     async complete(call: ModelCall): Promise<ModelReply> {
       const started = Date.now();
-      await abortableSleep(opts.delayMs, call.signal);
+      await abortableSleep(call.simulatedLatencyMs ?? opts.delayMs, call.signal);
       const text = call.offlineAnswer();
       const prompt = call.system + call.messages.map((m) => m.content).join('\n');
       return {

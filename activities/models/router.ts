@@ -1,9 +1,10 @@
 /**
  * Model routing: which provider, model and temperature serve each kind of work. One table, overridable by
- * environment (MC_MODEL_LARGE / MC_MODEL_FAST) and, later, per robot and stage. The choice and its reason are
- * recorded on every call.
+ * environment (MC_MODEL_LARGE / MC_MODEL_FAST / MC_MODEL_VISION), by a planner's hint on a task-graph node, and
+ * by the robot (per stage, then per kind, which wins). The choice and its reason are recorded on every call.
  */
 import type { Config } from '../../lib/config';
+import type { ModelOverride } from '../../workflows/types';
 import { createAnthropicProvider } from './anthropic-provider';
 import { createOfflineProvider, OFFLINE_MODEL } from './offline-provider';
 import { createOpenAIProvider } from './openai-provider';
@@ -13,7 +14,7 @@ import type { ModelProvider } from './types';
 export const WORK_KINDS = ['brief', 'plan', 'text', 'extract', 'synthesize', 'validate', 'format', 'vision'] as const;
 export type WorkKind = (typeof WORK_KINDS)[number];
 
-type Tier = 'large' | 'fast';
+export type Tier = 'large' | 'fast' | 'vision';
 
 /** Why each kind goes where it goes: planning, synthesis and judgement get the large model; formatting is fast. */
 export const ROUTING_TABLE: Record<WorkKind, { tier: Tier; temperature: number; maxTokens: number }> = {
@@ -24,14 +25,14 @@ export const ROUTING_TABLE: Record<WorkKind, { tier: Tier; temperature: number; 
   synthesize: { tier: 'large', temperature: 0.3, maxTokens: 2500 },
   validate: { tier: 'large', temperature: 0, maxTokens: 1500 },
   format: { tier: 'fast', temperature: 0.2, maxTokens: 2500 },
-  vision: { tier: 'large', temperature: 0.2, maxTokens: 1500 },
+  vision: { tier: 'vision', temperature: 0.2, maxTokens: 1500 },
 };
 
 const DEFAULT_MODELS: Record<string, Record<Tier, string>> = {
-  openai: { large: 'gpt-4.1', fast: 'gpt-4.1-mini' },
-  anthropic: { large: 'claude-sonnet-4-5', fast: 'claude-haiku-4-5' },
-  'openai-compatible': { large: 'llama3.1', fast: 'llama3.1' },
-  offline: { large: OFFLINE_MODEL, fast: OFFLINE_MODEL },
+  openai: { large: 'gpt-4.1', fast: 'gpt-4.1-mini', vision: 'gpt-4.1' },
+  anthropic: { large: 'claude-sonnet-4-5', fast: 'claude-haiku-4-5', vision: 'claude-sonnet-4-5' },
+  'openai-compatible': { large: 'llama3.1', fast: 'llama3.1', vision: 'llama3.2-vision' },
+  offline: { large: OFFLINE_MODEL, fast: OFFLINE_MODEL, vision: OFFLINE_MODEL },
 };
 
 export interface Route {
@@ -42,9 +43,19 @@ export interface Route {
   reason: string;
 }
 
+/** What may bend the table for one call. Precedence, lowest first: table, hint, stage override, kind override. */
+export interface RoutePrefs {
+  /** A planner's tier hint on a task-graph node. */
+  hint?: Tier;
+  /** The robot's override for the stage the call belongs to. */
+  stage?: { name: string; override: ModelOverride };
+  /** The robot's override for this kind of work. */
+  kind?: ModelOverride;
+}
+
 export interface ModelRouter {
   readonly provider: ModelProvider;
-  route(kind: WorkKind): Route;
+  route(kind: WorkKind, prefs?: RoutePrefs): Route;
 }
 
 /** Provider registry: one line per provider. */
@@ -73,20 +84,34 @@ export function selectProvider(c: Config): string {
 
 export function createModelRouter(c: Config, provider: ModelProvider = PROVIDERS[selectProvider(c)](c)): ModelRouter {
   const defaults = DEFAULT_MODELS[provider.name] ?? DEFAULT_MODELS['openai-compatible'];
+  const large = c.MC_MODEL_LARGE ?? defaults.large;
   const models: Record<Tier, string> = provider.offline
     ? defaults
-    : { large: c.MC_MODEL_LARGE ?? defaults.large, fast: c.MC_MODEL_FAST ?? c.MC_MODEL_LARGE ?? defaults.fast };
+    : { large, fast: c.MC_MODEL_FAST ?? c.MC_MODEL_LARGE ?? defaults.fast, vision: c.MC_MODEL_VISION ?? c.MC_MODEL_LARGE ?? defaults.vision };
   return {
     provider,
-    route(kind) {
+    route(kind, prefs = {}) {
       const entry = ROUTING_TABLE[kind];
-      return {
-        provider,
-        model: models[entry.tier],
-        temperature: entry.temperature,
-        maxTokens: entry.maxTokens,
-        reason: `${kind} → ${entry.tier} tier (${provider.name})`,
+      let tier = entry.tier;
+      let temperature = entry.temperature;
+      let model: string | undefined;
+      const why = [`${kind} → ${entry.tier} tier`];
+      if (prefs.hint && prefs.hint !== tier) {
+        tier = prefs.hint;
+        why.push(`planner hint → ${tier} tier`);
+      }
+      const apply = (o: ModelOverride, label: string) => {
+        if (o.tier) tier = o.tier;
+        if (o.model) model = o.model;
+        if (o.temperature !== undefined) temperature = o.temperature;
+        const parts = [o.tier && `${o.tier} tier`, o.model && `model ${o.model}`, o.temperature !== undefined && `temperature ${o.temperature}`];
+        why.push(`${label} → ${parts.filter(Boolean).join(', ')}`);
       };
+      if (prefs.stage) apply(prefs.stage.override, `robot override for stage ${prefs.stage.name}`);
+      if (prefs.kind) apply(prefs.kind, `robot override for ${kind}`);
+      // The offline model answers every tier itself; a model name only means something to a real provider.
+      const chosen = provider.offline ? models[tier] : (model ?? models[tier]);
+      return { provider, model: chosen, temperature, maxTokens: entry.maxTokens, reason: `${why.join('; ')} (${provider.name} ${chosen})` };
     },
   };
 }

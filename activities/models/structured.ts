@@ -7,7 +7,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { z } from 'zod';
 import type { ModelCallRecord } from '../../workflows/types';
 import { costOf } from './prices';
-import type { ModelRouter, WorkKind } from './router';
+import type { ModelRouter, RoutePrefs, WorkKind } from './router';
 import type { ModelCall } from './types';
 
 export interface TextRequest {
@@ -16,6 +16,10 @@ export interface TextRequest {
   user: string;
   signal: AbortSignal;
   offlineAnswer: () => string;
+  /** Hints and robot overrides for the routing table. */
+  prefs?: RoutePrefs;
+  /** Offline model only: latency of this call instead of MC_OFFLINE_DELAY_MS. */
+  simulatedLatencyMs?: number;
 }
 
 export interface StructuredRequest<T> {
@@ -27,6 +31,7 @@ export interface StructuredRequest<T> {
   /** Deterministic, schema-valid answer of the offline model. */
   offline: () => T;
   maxRepairs: number;
+  prefs?: RoutePrefs;
 }
 
 export interface Answer<T> {
@@ -34,8 +39,13 @@ export interface Answer<T> {
   calls: ModelCallRecord[];
 }
 
-async function callOnce(router: ModelRouter, kind: WorkKind, call: Omit<ModelCall, 'model' | 'temperature' | 'maxTokens'>) {
-  const route = router.route(kind);
+async function callOnce(
+  router: ModelRouter,
+  kind: WorkKind,
+  call: Omit<ModelCall, 'model' | 'temperature' | 'maxTokens'>,
+  prefs?: RoutePrefs,
+) {
+  const route = router.route(kind, prefs);
   const reply = await route.provider.complete({
     ...call,
     model: route.model,
@@ -63,7 +73,8 @@ export async function generateText(router: ModelRouter, req: TextRequest): Promi
     json: false,
     signal: req.signal,
     offlineAnswer: req.offlineAnswer,
-  });
+    simulatedLatencyMs: req.simulatedLatencyMs,
+  }, req.prefs);
   return { value: text.trim(), calls: [record] };
 }
 
@@ -92,7 +103,7 @@ export async function generateStructured<T>(router: ModelRouter, req: Structured
       json: true,
       signal: req.signal,
       offlineAnswer: () => JSON.stringify(req.offline()),
-    });
+    }, req.prefs);
     calls.push(record);
     let candidate: unknown;
     try {

@@ -20,6 +20,11 @@ export interface ModelCall {
    * whole pipeline runs without a provider. Real providers ignore it.
    */
   offlineAnswer: () => string;
+  /**
+   * Offline model only: simulated latency of this call in milliseconds, instead of MC_OFFLINE_DELAY_MS (a task
+   * graph node's `simulatedLatencyMs`). Real providers ignore it.
+   */
+  simulatedLatencyMs?: number;
 }
 
 export interface ModelReply {

@@ -1,5 +1,6 @@
 /**
- * The five stage activities. Each is a thin wrapper that heartbeats (so cancellation and worker death are
+ * The stage activities (the Tasks stage is a planner activity plus one activity per node, see activities/dag).
+ * Each is a thin wrapper that heartbeats (so cancellation and worker death are
  * noticed within a second or two), hands the activity's AbortSignal to the model calls, and records metrics.
  */
 import { Context } from '@temporalio/activity';
@@ -11,7 +12,6 @@ import type { StageContext } from './context';
 import { delivery } from './delivery';
 import { goals } from './goals';
 import { inspiration } from './inspiration';
-import { tasks } from './tasks';
 import { validation } from './validation';
 
 export interface StageDeps {
@@ -77,7 +77,6 @@ export function createStageActivities(deps: StageDeps) {
   return {
     inspirationStage: stageActivity('inspiration', inspiration, deps),
     goalsStage: stageActivity('goals', goals, deps),
-    tasksStage: stageActivity('tasks', tasks, deps),
     validationStage: stageActivity('validation', validation, deps),
     deliveryStage: stageActivity('delivery', delivery, deps),
   };

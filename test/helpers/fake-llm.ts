@@ -122,7 +122,8 @@ export async function startFakeLlm(responder: Responder): Promise<FakeLlm> {
 }
 
 /**
- * Answers every stage of the pipeline with valid JSON or text, recognising the stage by its system prompt.
+ * Answers every stage of the pipeline with valid JSON or text, recognising the stage by its system prompt
+ * (`tasks.plan`: the DAG planner, `tasks.run`: one node, `tasks.validate`: one node's verdict).
  * `hook` may replace the answer for some calls (delays, errors).
  */
 export function pipelineResponder(hook?: (call: RecordedCall, stage: string, index: number) => ScriptedReply | undefined): Responder {
@@ -133,23 +134,26 @@ export function pipelineResponder(hook?: (call: RecordedCall, stage: string, ind
       ? 'inspiration'
       : /into 1 to 5 goals/.test(system)
         ? 'goals'
-        : /Plan concrete executable tasks/.test(system)
+        : /Plan the goals as a DAG/.test(system)
           ? 'tasks.plan'
           : /Do this task/.test(system)
             ? 'tasks.run'
-            : /Check each result/.test(system)
-              ? 'validation'
-              : /Format the final deliverable/.test(system)
-                ? 'delivery'
-                : 'unknown';
+            : /Check this result against/.test(system)
+              ? 'tasks.validate'
+              : /Check each result/.test(system)
+                ? 'validation'
+                : /Format the final deliverable/.test(system)
+                  ? 'delivery'
+                  : 'unknown';
     const hooked = hook?.(call, stage, index);
     if (hooked) return hooked;
     const answers: Record<string, unknown> = {
       inspiration: { brief: 'Research the topic and write a clear summary.', focus: ['research', 'summary'] },
       goals: { goals: [{ id: 'g1', title: 'Research', deliverable: 'Notes' }] },
       'tasks.plan': {
-        tasks: [{ id: 't1', title: 'Collect notes', kind: 'text', goalId: 'g1', instructions: 'Collect', expectedOutput: 'Notes' }],
+        nodes: [{ id: 't1', title: 'Collect notes', kind: 'text', dependsOn: [], instructions: 'Collect', expectedOutput: 'Notes' }],
       },
+      'tasks.validate': { passed: true, feedback: 'ok' },
       validation: { passed: true, checks: [{ taskId: 't1', passed: true, feedback: 'ok' }], summary: '1/1 passed' },
     };
     if (stage in answers) return { content: JSON.stringify(answers[stage]) };

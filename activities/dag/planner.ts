@@ -1,0 +1,188 @@
+/**
+ * The planner: the Tasks stage's first step. Turns the goals into a task graph, or checks a graph the caller
+ * supplied. A plan must pass, in this order: the zod schema, the graph checks shared with the workflow
+ * (workflows/dag.ts: empty, too many nodes, duplicate ids, unknown dependencies, cycles) and the tool checks
+ * (the tool exists, this robot may use it, its arguments fit its schema, a desktop is named for desktop tools).
+ * Every problem is fed back to the model in words, a bounded number of times (MC_MODEL_MAX_REPAIRS); then the
+ * stage fails with a non-retryable `InvalidPlan` that lists what is still wrong.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import { z } from 'zod';
+import { checkGraph, DagNodeSpec, MODEL_HINTS, NODE_KINDS, PlannedNode } from '../../workflows/dag';
+import { DEFAULT_ROBOT_TOOLS, ModelCallRecord, RobotSnapshot } from '../../workflows/types';
+import type { ModelRouter } from '../models/router';
+import { generateStructured } from '../models/structured';
+import { robotPreamble } from '../stages/context';
+import { getTool, TOOLS } from '../tools';
+
+const NodeId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/, 'ids are 1-64 letters, digits, _ . : -');
+
+export const DagNodeSpecSchema = z.object({
+  id: NodeId,
+  title: z.string().trim().min(1).max(200),
+  instructions: z.string().trim().min(1).max(8000),
+  kind: z.enum(NODE_KINDS),
+  dependsOn: z.array(z.string()).max(200).default([]),
+  expectedOutput: z.string().trim().min(1).max(4000),
+  modelHint: z.enum(MODEL_HINTS).optional(),
+  tool: z.string().min(1).max(64).optional(),
+  args: z.record(z.unknown()).optional(),
+  worker: NodeId.optional(),
+  requiresApproval: z.boolean().optional(),
+  simulatedLatencyMs: z.number().int().min(0).max(3_600_000).optional(),
+});
+
+export const DagPlan = z.object({ nodes: z.array(DagNodeSpecSchema).max(1000) });
+export type DagPlan = z.infer<typeof DagPlan>;
+
+export interface PlanContext {
+  robot: RobotSnapshot;
+  maxNodes: number;
+  /** Desktop queue for command nodes that name no worker. */
+  desktopQueue?: string;
+}
+
+/** Tools the robot may use. */
+export const robotTools = (robot: RobotSnapshot): string[] => [...(robot.tools ?? DEFAULT_ROBOT_TOOLS)];
+
+/** Tool and placement problems of one node, in words for the planner. */
+function toolIssues(node: DagNodeSpec, ctx: PlanContext): string[] {
+  const toolName = node.kind === 'command' ? 'command' : node.tool;
+  if (node.kind !== 'tool' && node.kind !== 'command') {
+    return node.tool ? [`node "${node.id}" is a ${node.kind} node and must not name a tool (use kind "tool")`] : [];
+  }
+  if (!toolName) return [`node "${node.id}" is a tool node but names no tool`];
+  const tool = getTool(toolName);
+  if (!tool) return [`node "${node.id}" uses unknown tool "${toolName}" (known: ${Object.keys(TOOLS).join(', ')})`];
+  const allowed = robotTools(ctx.robot);
+  if (!allowed.includes(toolName)) {
+    return [`node "${node.id}" uses tool "${toolName}", which robot "${ctx.robot.name}" may not use (allowed: ${allowed.join(', ') || 'none'})`];
+  }
+  const issues: string[] = [];
+  const args = tool.args.safeParse(node.args ?? {});
+  if (!args.success) issues.push(...args.error.issues.map((i) => `node "${node.id}" args.${i.path.join('.') || '(root)'}: ${i.message}`));
+  if (tool.placement === 'desktop' && !node.worker && !ctx.desktopQueue) {
+    issues.push(`node "${node.id}" runs "${toolName}" on a desktop, but names no worker and no default desktop is configured (MC_DESKTOP_QUEUE)`);
+  }
+  return issues;
+}
+
+/** Every problem of a plan (graph and tools); empty when it can run. */
+export function planIssues(nodes: DagNodeSpec[], ctx: PlanContext): string[] {
+  return [...checkGraph(nodes, { maxNodes: ctx.maxNodes }).map((i) => i.message), ...nodes.flatMap((n) => toolIssues(n, ctx))];
+}
+
+/** A checked plan with each node's placement resolved from the registry. */
+export function placeNodes(nodes: DagNodeSpec[], ctx: PlanContext): PlannedNode[] {
+  return nodes.map((n) => {
+    const toolName = n.kind === 'command' ? 'command' : n.tool;
+    const tool = toolName ? getTool(toolName) : undefined;
+    const desktop = tool?.placement === 'desktop';
+    return {
+      ...n,
+      ...(toolName ? { tool: toolName } : {}),
+      ...(desktop ? { requiresApproval: n.requiresApproval ?? true } : {}),
+      placement: desktop ? { on: 'desktop', taskQueue: (n.worker ?? ctx.desktopQueue)! } : { on: 'worker' },
+    };
+  });
+}
+
+/** The schema the model's answer must meet: shape, then graph and tools (so repairs see every problem). */
+export function planSchema(ctx: PlanContext) {
+  return DagPlan.superRefine((plan, zctx) => {
+    for (const message of planIssues(plan.nodes as DagNodeSpec[], ctx)) zctx.addIssue({ code: z.ZodIssueCode.custom, path: ['nodes'], message });
+  });
+}
+
+export interface PlanRequest {
+  task: string;
+  robot: RobotSnapshot;
+  goals: { id: string; title: string; deliverable: string }[];
+  /** A caller-supplied graph: checked, not planned. */
+  supplied?: DagNodeSpec[];
+  desktopQueue?: string;
+}
+
+export interface PlanResult {
+  nodes: PlannedNode[];
+  calls: ModelCallRecord[];
+  /** Answers the planner had to correct (0 when its first graph was valid). */
+  repairs: number;
+  source: 'planner' | 'supplied';
+}
+
+/** Offline plan: one text node per goal, then a synthesis node that needs all of them. */
+export function offlinePlan(goals: PlanRequest['goals']): DagPlan {
+  const perGoal = goals.map((g, i) => ({
+    id: `n${i + 1}`,
+    title: g.title,
+    instructions: `Work on the goal "${g.title}" and produce: ${g.deliverable}`,
+    kind: 'text' as const,
+    dependsOn: [],
+    expectedOutput: g.deliverable,
+  }));
+  return {
+    nodes: [
+      ...perGoal,
+      {
+        id: 'synthesis',
+        title: 'Synthesize the results',
+        instructions: 'Combine the results of the other tasks into one coherent answer to the task.',
+        kind: 'synthesize' as const,
+        dependsOn: perGoal.map((n) => n.id),
+        expectedOutput: 'One coherent answer to the task',
+        modelHint: 'large' as const,
+      },
+    ],
+  };
+}
+
+export async function planDag(
+  deps: { router: ModelRouter; maxRepairs: number; maxNodes: number; signal: AbortSignal },
+  req: PlanRequest,
+): Promise<PlanResult> {
+  const ctx: PlanContext = { robot: req.robot, maxNodes: deps.maxNodes, desktopQueue: req.desktopQueue };
+  if (req.supplied) {
+    const parsed = DagPlan.safeParse({ nodes: req.supplied });
+    const issues = parsed.success
+      ? planIssues(parsed.data.nodes as DagNodeSpec[], ctx)
+      : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    if (issues.length) {
+      throw ApplicationFailure.create({ message: `the supplied task graph is invalid: ${issues.join('; ')}`, type: 'InvalidPlan', nonRetryable: true });
+    }
+    return { nodes: placeNodes(parsed.data!.nodes as DagNodeSpec[], ctx), calls: [], repairs: 0, source: 'supplied' };
+  }
+  const tools = robotTools(req.robot)
+    .map((name) => getTool(name))
+    .filter((t) => t !== undefined)
+    .map((t) => `- ${t.name}: ${t.description}`);
+  try {
+    const { value, calls } = await generateStructured(deps.router, {
+      kind: 'plan',
+      schema: planSchema(ctx),
+      system: [
+        robotPreamble(req.robot),
+        'Plan the goals as a DAG of subtasks: what can run in parallel runs in parallel, what needs an earlier result depends on it.',
+        `Node kinds: ${NODE_KINDS.join(', ')} (plan, text, vision, extract, synthesize are model work; tool and command run a tool).`,
+        `At most ${deps.maxNodes} nodes. Ids are unique; dependsOn lists ids of other nodes; no cycles.`,
+        tools.length ? `Tools this robot may use:\n${tools.join('\n')}` : 'This robot may use no tools.',
+        'Answer as JSON: {"nodes": [{"id", "title", "instructions", "kind", "dependsOn": [ids], "expectedOutput", "modelHint"?: "large"|"fast"|"vision", "tool"?, "args"?, "worker"?}]}.',
+      ].join('\n'),
+      user: `Task: ${req.task}\nGoals:\n${req.goals.map((g) => `- ${g.id}: ${g.title} → ${g.deliverable}`).join('\n')}`,
+      signal: deps.signal,
+      maxRepairs: deps.maxRepairs,
+      offline: () => offlinePlan(req.goals),
+    });
+    return { nodes: placeNodes(value.nodes as DagNodeSpec[], ctx), calls, repairs: calls.length - 1, source: 'planner' };
+  } catch (err) {
+    if (err instanceof ApplicationFailure && err.type === 'InvalidModelOutput') {
+      throw ApplicationFailure.create({
+        message: `the planner's task graph is still invalid after ${deps.maxRepairs} repair(s): ${err.message.replace(/^model output still invalid after \d+ repair\(s\): /, '')}`,
+        type: 'InvalidPlan',
+        nonRetryable: true,
+        details: err.details as unknown[],
+      });
+    }
+    throw err;
+  }
+}
