@@ -96,9 +96,9 @@ export function createModelRouter(c: Config, provider: ModelProvider = PROVIDERS
       let temperature = entry.temperature;
       let model: string | undefined;
       const why = [`${kind} → ${entry.tier} tier`];
-      if (prefs.hint && prefs.hint !== tier) {
+      if (prefs.hint) {
+        why.push(prefs.hint === tier ? `planner hint ${tier} agrees` : `planner hint → ${prefs.hint} tier`);
         tier = prefs.hint;
-        why.push(`planner hint → ${tier} tier`);
       }
       const apply = (o: ModelOverride, label: string) => {
         if (o.tier) tier = o.tier;
