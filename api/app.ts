@@ -13,6 +13,7 @@ import type { Metrics } from '../lib/metrics';
 import { Credentials, requireAuth } from './auth';
 import { errorMiddleware, HttpError } from './errors';
 import { RunService } from './run-service';
+import { compoundRouter } from './routes/compound';
 import { runsRouter } from './routes/runs';
 
 export interface AppDeps {
@@ -43,6 +44,7 @@ export function createApp(deps: AppDeps): express.Express {
     res.set('content-type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
   app.use('/api/runs', runsRouter(runs));
+  app.use('/task', compoundRouter(runs));
 
   app.use((req, _res, next) => next(new HttpError(404, `no route for ${req.method} ${req.path}`)));
   app.use(errorMiddleware(log));

@@ -4,16 +4,18 @@
  * worker (the final result, or the memo the workflow mirrors its state into).
  */
 import { randomUUID } from 'node:crypto';
-import { Client, WorkflowExecutionDescription, WorkflowNotFoundError } from '@temporalio/client';
+import { Client, WorkflowExecutionDescription, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Config } from '../lib/config';
 import type { Metrics } from '../lib/metrics';
 import { runUiLink } from '../lib/temporal';
-import { robotRunWorkflow, runStateQuery } from '../workflows';
+import { approveNodeUpdate, cancelNodeUpdate, retryNodeUpdate, robotRunWorkflow, runStateQuery } from '../workflows';
+import type { NodeControlResult } from '../workflows/dag-executor';
 import { McRobotId, McStatus, McTrigger } from '../workflows/search-attributes';
 import { emptyUsage } from '../workflows/types';
 import type { RobotSnapshot, RunInput, RunMemo, RunState, RunStatus, StageName, Trigger } from '../workflows/types';
 import { conflict, notFound } from './errors';
-import type { CreateRunBody, ListRunsQuery } from './schemas';
+import type { ApproveNodeBody, CompoundBody, CreateRunBody, ListRunsQuery } from './schemas';
+import type { DagNodeState } from '../workflows/dag';
 
 /** The robot a run gets when the request names none. */
 export const DEFAULT_ROBOT: RobotSnapshot = {
@@ -46,6 +48,17 @@ export type RunView = (RunState | (Partial<RunState> & { runId: string; status: 
   links: { temporalUi: string };
 };
 
+/** GET /task/:id/progress: the seed's progress shape, with whole ids and everything a progress panel shows. */
+export interface CompoundProgress {
+  id: string;
+  status: RunStatus;
+  stage?: StageName;
+  nodes: Pick<DagNodeState, 'id' | 'title' | 'kind' | 'status' | 'dependsOn' | 'startedAt' | 'finishedAt' | 'durationMs' | 'model' | 'reason' | 'output' | 'error' | 'usage'>[];
+  summary: string;
+  result?: string;
+  error?: RunState['error'];
+}
+
 export class RunService {
   constructor(
     private readonly client: Client,
@@ -56,7 +69,15 @@ export class RunService {
   async start(body: CreateRunBody, trigger: Trigger = 'api'): Promise<{ id: string; status: RunStatus; links: { temporalUi: string } }> {
     const id = `run-${randomUUID()}`;
     const robot: RobotSnapshot = body.robot ? { id: 'adhoc', name: body.robot.name, role: body.robot.role, version: 0 } : DEFAULT_ROBOT;
-    const input: RunInput = { task: body.task, robot, trigger, requestedAt: new Date().toISOString(), options: body.options };
+    const input: RunInput = {
+      task: body.task,
+      robot,
+      trigger,
+      requestedAt: new Date().toISOString(),
+      // Command nodes naming no desktop go to this machine's configured one (if any).
+      options: { ...body.options, ...(this.config.MC_DESKTOP_QUEUE ? { desktopQueue: this.config.MC_DESKTOP_QUEUE } : {}) },
+      ...(body.dag ? { dag: body.dag } : {}),
+    };
     await this.client.workflow.start(robotRunWorkflow, {
       taskQueue: this.config.MC_TASK_QUEUE,
       workflowId: id,
@@ -150,6 +171,65 @@ export class RunService {
     }
     await this.client.workflow.getHandle(id).cancel();
     return { id, cancelRequested: true };
+  }
+
+  /**
+   * Act on one node of a run's task graph through a workflow update; the workflow's validator decides whether
+   * the action applies now (→ 409 with its reason when not).
+   */
+  async nodeAction(id: string, nodeId: string, action: 'cancel' | 'retry' | 'approve', body?: ApproveNodeBody): Promise<NodeControlResult> {
+    const desc = await this.describe(id);
+    if (desc.status.name !== 'RUNNING') {
+      const status = desc.typedSearchAttributes.get(McStatus) ?? desc.status.name;
+      throw conflict(`run already finished (${status})`, { status });
+    }
+    const handle = this.client.workflow.getHandle(id);
+    try {
+      if (action === 'cancel') return await handle.executeUpdate(cancelNodeUpdate, { args: [{ nodeId }] });
+      if (action === 'retry') return await handle.executeUpdate(retryNodeUpdate, { args: [{ nodeId }] });
+      return await handle.executeUpdate(approveNodeUpdate, { args: [{ nodeId, decision: body!.decision, feedback: body!.feedback }] });
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError) throw conflict((err.cause as Error | undefined)?.message ?? err.message, { nodeId, action });
+      throw err;
+    }
+  }
+
+  /** A compound goal (seed API): an ordinary run with trigger `compound`. */
+  async startCompound(body: CompoundBody): Promise<{ id: string }> {
+    // Only the built-in robot exists until robot definitions arrive (/api/robots); any other id is unknown.
+    if (body.robotId && body.robotId !== DEFAULT_ROBOT.id) throw notFound(`robot ${body.robotId}`);
+    const { id } = await this.start({ task: body.goal }, 'compound');
+    return { id };
+  }
+
+  async progress(id: string): Promise<CompoundProgress> {
+    const run = await this.get(id);
+    const dag = run.dag;
+    const delivered = (run.result as { content?: string } | undefined)?.content;
+    const stages = run.stages ?? [];
+    return {
+      id,
+      status: run.status,
+      stage: run.currentStage,
+      nodes: (dag?.nodes ?? []).map((n) => ({
+        id: n.id,
+        title: n.title,
+        kind: n.kind,
+        status: n.status,
+        dependsOn: n.dependsOn,
+        startedAt: n.startedAt,
+        finishedAt: n.finishedAt,
+        durationMs: n.durationMs,
+        model: n.model,
+        reason: n.reason,
+        output: n.output,
+        error: n.error,
+        usage: n.usage,
+      })),
+      summary: dag?.summary || stages.filter((s) => s.summary).map((s) => `${s.name}: ${s.summary}`).join('\n'),
+      result: delivered ?? dag?.result,
+      error: run.error,
+    };
   }
 
   /** Number of runs per status, from visibility (for /metrics). */

@@ -1,7 +1,7 @@
-/** /api/runs: start, list, show, cancel. Routes validate and delegate; the story is in RunService. */
+/** /api/runs: start, list, show, cancel, and per-node control. Routes validate and delegate; the story is in RunService. */
 import { Router } from 'express';
 import type { RunService } from '../run-service';
-import { CreateRunBody, ListRunsQuery, RunIdParams } from '../schemas';
+import { ApproveNodeBody, CreateRunBody, ListRunsQuery, NodeParams, RunIdParams } from '../schemas';
 
 export function runsRouter(runs: RunService): Router {
   const r = Router();
@@ -16,6 +16,18 @@ export function runsRouter(runs: RunService): Router {
   });
   r.post('/:id/cancel', async (req, res) => {
     res.status(202).json(await runs.cancel(RunIdParams.parse(req.params).id));
+  });
+  r.post('/:id/nodes/:nodeId/cancel', async (req, res) => {
+    const { id, nodeId } = NodeParams.parse(req.params);
+    res.json(await runs.nodeAction(id, nodeId, 'cancel'));
+  });
+  r.post('/:id/nodes/:nodeId/retry', async (req, res) => {
+    const { id, nodeId } = NodeParams.parse(req.params);
+    res.json(await runs.nodeAction(id, nodeId, 'retry'));
+  });
+  r.post('/:id/nodes/:nodeId/approval', async (req, res) => {
+    const { id, nodeId } = NodeParams.parse(req.params);
+    res.json(await runs.nodeAction(id, nodeId, 'approve', ApproveNodeBody.parse(req.body ?? {})));
   });
   return r;
 }

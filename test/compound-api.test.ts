@@ -1,0 +1,171 @@
+/**
+ * Compound goals and per-node control over HTTP (port 0), against a real Temporal dev server and worker:
+ * the seed-compatible /task endpoints and /api/runs/:id/nodes/:nodeId/{cancel,retry,approval}.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { startWebServer, WebServer } from '../api/app';
+import { resolveCredentials } from '../api/auth';
+import type { Config } from '../lib/config';
+import { createMetrics } from '../lib/metrics';
+import { createTestEnv, eventually, startTestWorker, testConfig } from './helpers/temporal-env';
+
+const KEY = 'compound-key-0123456789';
+let env: TestWorkflowEnvironment;
+let web: WebServer;
+let config: Config;
+let worker: Worker;
+let workerDone: Promise<void>;
+let site: http.Server;
+let siteUrl: string;
+let siteStatus = 200;
+
+async function call(method: string, url: string, body?: unknown, auth: string | null = KEY) {
+  const res = await fetch(`${web.url}${url}`, {
+    method,
+    headers: { ...(auth !== null ? { authorization: `Bearer ${auth}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    body: body !== undefined ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  let json: any;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, json };
+}
+
+const progress = (id: string) => call('GET', `/task/${id}/progress`).then((r) => r.json);
+const nodeOf = (p: any, id: string) => p.nodes.find((n: any) => n.id === id);
+const until = (id: string, check: (p: any) => boolean, timeoutMs = 20000) =>
+  eventually(async () => {
+    const p = await progress(id);
+    return check(p) ? p : undefined;
+  }, timeoutMs, 50);
+
+const node = (id: string, dependsOn: string[] = [], extra: Record<string, unknown> = {}) => ({
+  id,
+  title: `Step ${id}`,
+  instructions: `Do ${id}`,
+  kind: 'text',
+  dependsOn,
+  expectedOutput: `Result of ${id}`,
+  ...extra,
+});
+
+beforeAll(async () => {
+  env = await createTestEnv();
+  site = http.createServer((req, res) => res.writeHead(siteStatus).end(siteStatus === 200 ? `content of ${req.url}` : 'gone'));
+  await new Promise<void>((resolve) => site.listen(0, '127.0.0.2', resolve));
+  siteUrl = `http://127.0.0.2:${(site.address() as AddressInfo).port}`;
+  config = testConfig({ MC_API_KEYS: KEY, MC_OFFLINE_DELAY_MS: '100', MC_FETCH_ALLOWLIST: '127.0.0.2/32' });
+  const metrics = createMetrics();
+  worker = await startTestWorker(env, config, { metrics });
+  workerDone = worker.run();
+  web = await startWebServer({ client: env.client, config, credentials: resolveCredentials(config), metrics }, { port: 0, host: '127.0.0.1' });
+});
+
+afterAll(async () => {
+  await web?.stop();
+  if (worker?.getState() === 'RUNNING') worker.shutdown();
+  await workerDone;
+  await new Promise((r) => site?.close(r));
+  await env?.teardown();
+});
+
+describe('POST /task/compound and GET /task/:id/progress', () => {
+  test('When a compound goal is posted, then its progress shows every node with its whole id, a rolling summary, and the result', async () => {
+    const created = await call('POST', '/task/compound', { goal: 'Research the top 5 competitors and write a summary' });
+    expect(created.status).toBe(201);
+    expect(Object.keys(created.json)).toEqual(['id']);
+    const id: string = created.json.id;
+    expect(id).toMatch(/^run-[0-9a-f-]{36}$/);
+
+    const midway = await until(id, (p) => p.nodes.some((n: any) => n.status === 'done'));
+    expect(midway.summary).toMatch(/node\(s\) done/);
+
+    const done = await until(id, (p) => p.status === 'Done');
+    expect(done.nodes.length).toBeGreaterThanOrEqual(2);
+    for (const n of done.nodes) {
+      expect(n.status).toBe('done');
+      expect(n.model).toBe('offline-deterministic-1');
+      expect(n.reason).toMatch(/tier/);
+    }
+    expect(nodeOf(done, 'synthesis').dependsOn.length).toBe(done.nodes.length - 1);
+    expect(done.summary).toMatch(new RegExp(`^${done.nodes.length}/${done.nodes.length} node\\(s\\) done`));
+    expect(done.result).toContain('Research the top 5 competitors');
+
+    const run = await call('GET', `/api/runs/${id}`);
+    expect(run.json.trigger).toBe('compound');
+    expect(run.json.dag.nodes).toHaveLength(done.nodes.length);
+  });
+
+  test('When the request is bad, unauthenticated or names an unknown robot, then it answers 400, 401 or 404', async () => {
+    expect((await call('POST', '/task/compound', { goal: '' })).status).toBe(400);
+    expect((await call('POST', '/task/compound', { goal: 'x', extra: 1 })).json.error).toContain('extra');
+    expect((await call('POST', '/task/compound', { goal: 'x' }, null)).status).toBe(401);
+    expect((await call('GET', '/task/run-whatever/progress', undefined, 'wrong')).status).toBe(401);
+    expect((await call('POST', '/task/compound', { goal: 'x', robotId: 'nobody' })).status).toBe(404);
+    expect((await call('GET', '/task/run-does-not-exist/progress')).status).toBe(404);
+  });
+});
+
+describe('per-node control over /api/runs/:id/nodes/:nodeId', () => {
+  test('When one running node is cancelled through the API, then its dependant is skipped and its sibling completes the run', async () => {
+    const dag = [
+      node('slow', [], { simulatedLatencyMs: 60_000 }),
+      node('after', ['slow']),
+      node('sibling', [], { simulatedLatencyMs: 1500 }),
+    ];
+    const created = await call('POST', '/api/runs', { task: 'Cancel one node over HTTP', dag });
+    expect(created.status).toBe(201);
+    const id = created.json.id;
+    await until(id, (p) => nodeOf(p, 'slow')?.status === 'running');
+    const cancelled = await call('POST', `/api/runs/${id}/nodes/slow/cancel`);
+    expect(cancelled).toEqual({ status: 200, json: { nodeId: 'slow', status: 'cancelled' } });
+    const again = await call('POST', `/api/runs/${id}/nodes/slow/cancel`);
+    expect(again.status).toBe(409);
+    expect(again.json.error).toBe('node "slow" is cancelled and cannot be cancelled');
+    expect((await call('POST', `/api/runs/${id}/nodes/ghost/cancel`)).json.error).toBe('no node "ghost" in this task graph');
+    expect((await call('POST', `/api/runs/${id}/nodes/bad!id/cancel`)).status).toBe(400);
+    expect(nodeOf(await progress(id), 'sibling').status).toBe('running');
+
+    const done = await until(id, (p) => p.status === 'Done');
+    expect(done.nodes.map((n: any) => [n.id, n.status])).toEqual([
+      ['slow', 'cancelled'],
+      ['after', 'skipped'],
+      ['sibling', 'done'],
+    ]);
+    const late = await call('POST', `/api/runs/${id}/nodes/sibling/cancel`);
+    expect(late.status).toBe(409);
+    expect(late.json.error).toBe('run already finished (Done)');
+  });
+
+  test('When a failed node is retried through the API, then the waiting run completes', async () => {
+    siteStatus = 503;
+    const dag = [node('page', [], { kind: 'tool', tool: 'http_fetch', args: { url: `${siteUrl}/data` } }), node('read', ['page'], { kind: 'extract' })];
+    const created = await call('POST', '/api/runs', { task: 'Retry over HTTP', dag, options: { onNodeFailure: 'wait', nodeMaxAttempts: 1 } });
+    const id = created.json.id;
+    const waiting = await until(id, (p) => p.status === 'Review');
+    expect(nodeOf(waiting, 'page')).toMatchObject({ status: 'failed' });
+    expect(nodeOf(waiting, 'read')).toMatchObject({ status: 'skipped' });
+    expect((await call('POST', `/api/runs/${id}/nodes/read/retry`)).json.error).toBe('node "read" is skipped and cannot be retried');
+    siteStatus = 200;
+    expect(await call('POST', `/api/runs/${id}/nodes/page/retry`)).toEqual({ status: 200, json: { nodeId: 'page', status: 'pending' } });
+    const done = await until(id, (p) => p.status === 'Done');
+    expect(nodeOf(done, 'page').output).toContain('content of /data');
+    expect(nodeOf(done, 'read').status).toBe('done');
+  });
+
+  test('When a run starts with an invalid graph or bad options, then it answers 400 naming the field', async () => {
+    const bad = await call('POST', '/api/runs', { task: 'x', options: { onNodeFailure: 'explode' } });
+    expect(bad.status).toBe(400);
+    expect(bad.json.error).toContain('options.onNodeFailure');
+    const noKind = await call('POST', '/api/runs', { task: 'x', dag: [{ id: 'a', title: 'a' }] });
+    expect(noKind.status).toBe(400);
+    expect(noKind.json.error).toContain('dag.0.instructions');
+  });
+});
