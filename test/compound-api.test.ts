@@ -10,6 +10,9 @@ import { startWebServer, WebServer } from '../api/app';
 import { resolveCredentials } from '../api/auth';
 import type { Config } from '../lib/config';
 import { createMetrics } from '../lib/metrics';
+import { createDesktopWorker } from '../workers/desktop';
+import { robotRunWorkflow } from '../workflows';
+import type { DagNodeSpec } from '../workflows/dag';
 import { createTestEnv, eventually, startTestWorker, testConfig } from './helpers/temporal-env';
 
 const KEY = 'compound-key-0123456789';
@@ -46,7 +49,7 @@ const until = (id: string, check: (p: any) => boolean, timeoutMs = 20000) =>
     return check(p) ? p : undefined;
   }, timeoutMs, 50);
 
-const node = (id: string, dependsOn: string[] = [], extra: Record<string, unknown> = {}) => ({
+const node = (id: string, dependsOn: string[] = [], extra: Partial<DagNodeSpec> = {}): DagNodeSpec => ({
   id,
   title: `Step ${id}`,
   instructions: `Do ${id}`,
@@ -158,6 +161,49 @@ describe('per-node control over /api/runs/:id/nodes/:nodeId', () => {
     const done = await until(id, (p) => p.status === 'Done');
     expect(nodeOf(done, 'page').output).toContain('content of /data');
     expect(nodeOf(done, 'read').status).toBe('done');
+  });
+
+  test('When a command node waits for approval, then the API approval runs it on the desktop and a rejection fails it', async () => {
+    const queue = `desk-api-${Date.now()}`;
+    const desktop = await createDesktopWorker({ connection: env.nativeConnection, config, queue });
+    const running = desktop.run();
+    try {
+      const argv = [process.execPath, '-e', 'console.log("approved run")'];
+      const dag = [
+        node('ok', [], { kind: 'command', args: { argv } }),
+        node('no', [], { kind: 'command', args: { argv } }),
+        node('needsNo', ['no']),
+      ];
+      // Robots that may run commands come from robot definitions; here the run is started with one directly.
+      const handle = await env.client.workflow.start(robotRunWorkflow, {
+        taskQueue: config.MC_TASK_QUEUE,
+        workflowId: `run-approval-${Date.now()}`,
+        args: [
+          {
+            task: 'Approve commands over HTTP',
+            robot: { id: 'ops', name: 'Ops', role: 'Operator', version: 1, tools: ['command'] },
+            trigger: 'api',
+            dag,
+            options: { desktopQueue: queue, onNodeFailure: 'continue' },
+          },
+        ],
+      });
+      const id = handle.workflowId;
+      const waiting = await until(id, (p) => nodeOf(p, 'ok')?.status === 'waiting' && nodeOf(p, 'no')?.status === 'waiting');
+      expect(waiting.status).toBe('Review');
+      expect((await call('POST', `/api/runs/${id}/nodes/ok/approval`, { decision: 'maybe' })).status).toBe(400);
+      expect(await call('POST', `/api/runs/${id}/nodes/ok/approval`, { decision: 'approve' })).toEqual({ status: 200, json: { nodeId: 'ok', status: 'waiting' } });
+      expect((await call('POST', `/api/runs/${id}/nodes/no/approval`, { decision: 'reject', feedback: 'not today' })).status).toBe(200);
+      expect((await call('POST', `/api/runs/${id}/nodes/no/approval`, { decision: 'approve' })).status).toBe(409);
+      const done = await until(id, (p) => p.status === 'Done');
+      expect(nodeOf(done, 'ok')).toMatchObject({ status: 'done', model: 'tool:command' });
+      expect(nodeOf(done, 'ok').output).toContain('approved run');
+      expect(nodeOf(done, 'no')).toMatchObject({ status: 'failed', error: 'rejected by a person: not today' });
+      expect(nodeOf(done, 'needsNo').status).toBe('skipped');
+    } finally {
+      desktop.shutdown();
+      await running;
+    }
   });
 
   test('When a run starts with an invalid graph or bad options, then it answers 400 naming the field', async () => {

@@ -236,6 +236,60 @@ describe('execution', () => {
   });
 });
 
+describe('node validation', () => {
+  test('When the validator rejects a node, then it re-runs with the feedback, bounded, and the verdicts are in the state', async () => {
+    const task = `Validate ${randomUUID()}`;
+    let verdicts = 0;
+    llm.setResponder(
+      pipelineResponder((call, stage) => {
+        if (stage === 'tasks.plan') return { content: JSON.stringify({ nodes: [node('draft'), node('final', ['draft'])] }) };
+        if (stage === 'tasks.validate' && call.prompt.includes('Task draft:') && verdicts++ === 0) {
+          return { content: JSON.stringify({ passed: false, feedback: 'Cite at least two sources.' }) };
+        }
+        if (stage === 'tasks.validate' && call.prompt.includes('Task final:')) {
+          return { content: JSON.stringify({ passed: false, feedback: 'Still too vague.' }) };
+        }
+        return undefined;
+      }),
+    );
+    const cfg = testConfig({ MC_MODEL_PROVIDER: 'openai-compatible', OPENAI_BASE_URL: llm.openaiBaseUrl });
+    const w = await startTestWorker(env, cfg);
+    const state = await w.runUntil(start(input(task, undefined, { options: { maxNodeRevisions: 1 } }), cfg.MC_TASK_QUEUE).then((h) => h.result()));
+    llm.setResponder(pipelineResponder());
+    expect(state.status).toBe('Done');
+    const n = byId(state);
+    expect(n.draft.validation).toEqual([
+      { round: 0, passed: false, feedback: 'Cite at least two sources.' },
+      { round: 1, passed: true, feedback: 'ok' },
+    ]);
+    expect(n.draft.runs).toBe(2);
+    // Bounded: one revision, then the node keeps its output with the failed verdict on record.
+    expect(n.final.validation.map((v) => v.passed)).toEqual([false, false]);
+    expect(n.final.status).toBe('done');
+    const draftRuns = llm.calls.filter((c) => c.prompt.includes(task) && c.prompt.includes('This task: Step draft'));
+    expect(draftRuns).toHaveLength(2);
+    expect(draftRuns[1].prompt).toContain('A reviewer rejected your previous answer: Cite at least two sources.');
+    // The Validation stage's report sees each node's own verdict.
+    const stageCheck = llm.calls.find((c) => c.prompt.includes('Task draft (Step draft)') && /Check each result/.test(JSON.stringify(c.body.messages[0])))!;
+    expect(stageCheck.prompt).toContain('Task final (Step final) — done, node check failed: Still too vague.');
+  });
+});
+
+describe('run cancel', () => {
+  test('When the run is cancelled while nodes run, then every unfinished node is cancelled and the run is Cancelled', async () => {
+    const dag = [node('long1', [], { simulatedLatencyMs: 60_000 }), node('long2', [], { simulatedLatencyMs: 60_000 }), node('next', ['long1'])];
+    const handle = await start(input('Cancel the graph', dag));
+    await nodeStatus(handle, 'long2', 'running');
+    await handle.cancel();
+    const state = await eventually(async () => {
+      const s = await handle.query(runStateQuery);
+      return s.status === 'Cancelled' ? s : undefined;
+    });
+    expect(state.interruptedStage).toBe('tasks');
+    expect(state.dag!.nodes.map((x) => x.status)).toEqual(['cancelled', 'cancelled', 'cancelled']);
+  });
+});
+
 describe('per-node control', () => {
   test('When one running node is cancelled, then its dependants are skipped and its siblings run on to Done', async () => {
     const dag = [

@@ -6,7 +6,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApplicationFailure } from '@temporalio/common';
 import { blockedReason, embeddedIPv4, safeFetch } from '../activities/tools/http-fetch';
-import { runNode } from '../activities/dag/node';
+import { capOutput, runNode } from '../activities/dag/node';
 import { createModelRouter } from '../activities/models/router';
 import { getTool, TOOLS } from '../activities/tools';
 import type { PlannedNode } from '../workflows/dag';
@@ -159,5 +159,14 @@ describe('command', () => {
     expect(Object.keys(TOOLS).sort()).toEqual(['command', 'http_fetch']);
     expect(TOOLS.command.placement).toBe('desktop');
     expect(TOOLS.http_fetch.placement).toBe('worker');
+  });
+});
+
+describe('node outputs', () => {
+  test('When an output is over the cap, then it is cut with a note of how much was dropped', () => {
+    expect(capOutput('short', 100)).toEqual({ output: 'short', truncated: false });
+    const cut = capOutput('z'.repeat(250), 100);
+    expect(cut.truncated).toBe(true);
+    expect(cut.output).toBe(`${'z'.repeat(100)}\n\n[truncated: 150 of 250 characters dropped]`);
   });
 });
