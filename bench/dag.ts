@@ -10,7 +10,7 @@
  *     slowest node, with unlimited parallelism and zero overhead — the wave executor's best case.
  * Per-node validation is off (one model call per node), so the figures measure scheduling, not extra calls.
  *
- * Usage: node --import tsx bench/dag.ts [--nodes 50] [--graphs 5] [--seed 1]
+ * Usage: node --import tsx bench/dag.ts [--nodes 50] [--graphs 5] [--seed 1] [--no-eager]
  */
 import { randomUUID } from 'node:crypto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -77,7 +77,13 @@ async function main() {
       executable: { type: 'existing-path', path: resolveTemporalCli() },
       ip: '127.0.0.1',
       searchAttributes: ALL_SEARCH_ATTRIBUTES,
-      extraArgs: ['--log-level', 'error'],
+      extraArgs: [
+        '--log-level',
+        'error',
+        // Eager activity dispatch: a node scheduled by a workflow task starts on the same worker without a trip
+        // through the task queue (the SDK asks for it by default; the server must allow it).
+        ...(process.argv.includes('--no-eager') ? [] : ['--dynamic-config-value', 'system.enableActivityEagerExecution=true']),
+      ],
     },
   });
   const config = loadConfig({
