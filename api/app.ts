@@ -12,7 +12,11 @@ import { createLogger } from '../lib/log';
 import type { Metrics } from '../lib/metrics';
 import { Credentials, requireAuth } from './auth';
 import { errorMiddleware, HttpError } from './errors';
+import { RobotService } from './robots/service';
+import { resolveWebhookKey } from './robots/webhook-signature';
 import { RunService } from './run-service';
+import { hooksRouter } from './routes/hooks';
+import { robotsRouter } from './routes/robots';
 import { runsRouter } from './routes/runs';
 
 export interface AppDeps {
@@ -25,7 +29,9 @@ export interface AppDeps {
 const log = createLogger('api');
 
 export function createApp(deps: AppDeps): express.Express {
-  const runs = new RunService(deps.client, deps.config, deps.metrics);
+  // RunService resolves `robotId` through RobotService, which starts its runs through RunService.
+  const runs: RunService = new RunService(deps.client, deps.config, deps.metrics, (id) => robots.load(id));
+  const robots = new RobotService(deps.client, deps.config, runs, resolveWebhookKey(deps.config));
   registerRunGauge(deps.metrics, runs);
 
   const app = express();
@@ -36,6 +42,9 @@ export function createApp(deps: AppDeps): express.Express {
     res.json({ ok: true });
   });
 
+  // Webhooks authenticate by signature over the raw body: before requireAuth and express.json.
+  app.use('/hooks', hooksRouter(robots, deps.config.MC_WEBHOOK_MAX_BODY));
+
   app.use(requireAuth(deps.credentials));
   app.use(express.json({ limit: deps.config.MC_MAX_BODY }));
 
@@ -43,6 +52,7 @@ export function createApp(deps: AppDeps): express.Express {
     res.set('content-type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
   app.use('/api/runs', runsRouter(runs));
+  app.use('/api/robots', robotsRouter(robots));
 
   app.use((req, _res, next) => next(new HttpError(404, `no route for ${req.method} ${req.path}`)));
   app.use(errorMiddleware(log));

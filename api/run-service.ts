@@ -4,15 +4,17 @@
  * worker (the final result, or the memo the workflow mirrors its state into).
  */
 import { randomUUID } from 'node:crypto';
-import { Client, WorkflowExecutionDescription, WorkflowNotFoundError } from '@temporalio/client';
+import { Client, WorkflowExecutionDescription, WorkflowNotFoundError, WorkflowStartOptions } from '@temporalio/client';
 import type { Config } from '../lib/config';
 import type { Metrics } from '../lib/metrics';
-import { runUiLink } from '../lib/temporal';
+import { runUiLink, temporalUiUrl } from '../lib/temporal';
 import { robotRunWorkflow, runStateQuery } from '../workflows';
 import { McRobotId, McStatus, McTrigger } from '../workflows/search-attributes';
 import { emptyUsage } from '../workflows/types';
 import type { RobotSnapshot, RunInput, RunMemo, RunState, RunStatus, StageName, Trigger } from '../workflows/types';
 import { conflict, notFound } from './errors';
+import { runInputOf } from './robots/store';
+import type { StoredRobot } from './robots/schema';
 import type { CreateRunBody, ListRunsQuery } from './schemas';
 
 /** The robot a run gets when the request names none. */
@@ -46,30 +48,57 @@ export type RunView = (RunState | (Partial<RunState> & { runId: string; status: 
   links: { temporalUi: string };
 };
 
+/** Looks up a stored robot by id (RobotService.load); throws a 404 HttpError when there is none. */
+export type RobotLookup = (id: string) => Promise<StoredRobot>;
+
+export interface StartedRun {
+  id: string;
+  status: RunStatus;
+  robotVersion: number;
+  links: { temporalUi: string };
+}
+
 export class RunService {
   constructor(
     private readonly client: Client,
     private readonly config: Config,
     private readonly metrics?: Metrics,
+    private readonly robots?: RobotLookup,
   ) {}
 
-  async start(body: CreateRunBody, trigger: Trigger = 'api'): Promise<{ id: string; status: RunStatus; links: { temporalUi: string } }> {
-    const id = `run-${randomUUID()}`;
+  async start(body: CreateRunBody, trigger: Trigger = 'api'): Promise<StartedRun> {
+    if (body.robotId) {
+      if (!this.robots) throw notFound('robot');
+      const stored = await this.robots(body.robotId);
+      return this.startRobotRun({ ...runInputOf(stored, trigger, { task: body.task }), options: body.options });
+    }
     const robot: RobotSnapshot = body.robot ? { id: 'adhoc', name: body.robot.name, role: body.robot.role, version: 0 } : DEFAULT_ROBOT;
-    const input: RunInput = { task: body.task, robot, trigger, requestedAt: new Date().toISOString(), options: body.options };
+    return this.startRobotRun({ task: body.task, robot, trigger, options: body.options });
+  }
+
+  /** Start one robotRunWorkflow for a prepared input; `opts` may set the workflow id and id policies. */
+  async startRobotRun(input: RunInput, opts: Partial<Pick<WorkflowStartOptions, 'workflowId' | 'workflowIdReusePolicy' | 'workflowIdConflictPolicy'>> = {}): Promise<StartedRun> {
+    const id = opts.workflowId ?? `run-${randomUUID()}`;
+    const args: RunInput = { ...input, requestedAt: input.requestedAt ?? new Date().toISOString() };
     await this.client.workflow.start(robotRunWorkflow, {
       taskQueue: this.config.MC_TASK_QUEUE,
+      ...opts,
       workflowId: id,
-      args: [input],
+      args: [args],
       typedSearchAttributes: [
         { key: McStatus, value: 'Pending' },
-        { key: McRobotId, value: robot.id },
-        { key: McTrigger, value: trigger },
+        { key: McRobotId, value: input.robot.id },
+        { key: McTrigger, value: input.trigger },
       ],
-      memo: { run: { task: body.task.slice(0, 500), robotName: robot.name, status: 'Pending' } },
+      memo: { run: { task: input.task.slice(0, 500), robotName: input.robot.name, status: 'Pending' } },
     });
-    this.metrics?.runsStarted.inc({ trigger });
-    return { id, status: 'Pending', links: { temporalUi: runUiLink(this.config, id) } };
+    this.metrics?.runsStarted.inc({ trigger: input.trigger });
+    return { id, status: 'Pending', robotVersion: input.robot.version, links: { temporalUi: runUiLink(this.config, id) } };
+  }
+
+  /** Base URL of this namespace in the Temporal Web UI. */
+  uiBase(): string {
+    return `${temporalUiUrl(this.config)}/namespaces/${encodeURIComponent(this.config.TEMPORAL_NAMESPACE)}`;
   }
 
   async list(q: ListRunsQuery): Promise<RunSummary[]> {

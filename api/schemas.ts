@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { RUN_STATUSES } from '../workflows/types';
+import { RobotId } from './robots/schema';
 
 /** Ids are whole, URL-safe and bounded. */
 export const Id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$/, 'must be 1-200 characters of letters, digits, _ . : -');
@@ -26,9 +27,12 @@ export const CreateRunBody = z
   .object({
     task: z.string().trim().min(1, 'must not be empty').max(20_000),
     robot: InlineRobot.optional(),
+    /** A stored robot (see /api/robots); the run uses its current definition and records its version. */
+    robotId: RobotId.optional(),
     options: RunOptions.optional(),
   })
-  .strict();
+  .strict()
+  .refine((b) => !(b.robot && b.robotId), { message: 'give either robot or robotId, not both', path: ['robotId'] });
 export type CreateRunBody = z.infer<typeof CreateRunBody>;
 
 export const ListRunsQuery = z

@@ -9,6 +9,7 @@ import {
   ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
+  CancellationScope,
   defineQuery,
   isCancellation,
   proxyActivities,
@@ -18,6 +19,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { StageActivities } from '../activities/stages';
+import { acquireRobotSlot, releaseRobotSlot } from './robot-slots';
 import { McRobotId, McStage, McStatus, McTrigger } from './search-attributes';
 import {
   addCalls,
@@ -67,6 +69,7 @@ export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
     usage: emptyUsage(),
     offline: false,
     createdAt: input.requestedAt ?? now(),
+    context: input.context,
     events: [],
   };
   setHandler(runStateQuery, () => state);
@@ -121,12 +124,21 @@ export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
     { key: McRobotId, value: input.robot.id },
     { key: McTrigger, value: input.trigger },
   ]);
-  state.startedAt = now();
-  setStatus('Running', `Run started by ${input.trigger}`);
-
   const context: Partial<Record<StageName, unknown>> = {};
   let current: StageState | undefined;
+  let holdsSlot = false;
   try {
+    if (input.concurrencyLimit) {
+      // Stays Pending until the robot's semaphore grants a slot; a cancel while waiting withdraws the request.
+      holdsSlot = true;
+      event('run.waiting', `Waiting for a concurrency slot (limit ${input.concurrencyLimit})`);
+      publish();
+      await acquireRobotSlot(input.robot.id, input.concurrencyLimit);
+      event('run.slot', 'Concurrency slot granted');
+    }
+    state.startedAt = now();
+    setStatus('Running', `Run started by ${input.trigger}`);
+
     for (const stage of state.stages) {
       current = stage;
       state.currentStage = stage.name;
@@ -142,6 +154,7 @@ export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
         task: input.task,
         robot: input.robot,
         context,
+        runContext: input.context,
       });
       context[stage.name] = result.output;
       stage.output = result.output;
@@ -186,5 +199,7 @@ export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
       nonRetryable: true,
       cause: err as Error,
     });
+  } finally {
+    if (holdsSlot) await CancellationScope.nonCancellable(() => releaseRobotSlot(input.robot.id));
   }
 }

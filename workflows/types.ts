@@ -83,6 +83,11 @@ export interface RunInput {
   host?: HostSettings;
   /** Extra context for the run, e.g. a webhook payload. */
   context?: Record<string, unknown>;
+  /**
+   * Most runs of this robot at once (the robot's concurrency limit). When set, the run waits as Pending for a slot
+   * from the robot's semaphore workflow (workflows/robot-slots.ts) before its first stage.
+   */
+  concurrencyLimit?: number;
 }
 
 /** One model call as billed: what every stage reports for each request it made. */
@@ -152,6 +157,8 @@ export interface RunState {
   /** The stage that was running when the run was cancelled. */
   interruptedStage?: StageName;
   result?: unknown;
+  /** The run's extra context as given at start (e.g. the webhook payload). */
+  context?: Record<string, unknown>;
   events: RunEvent[];
 }
 
@@ -163,6 +170,8 @@ export interface StageInput {
   robot: RobotSnapshot;
   /** Outputs of the stages that ran before this one. */
   context: Partial<Record<StageName, unknown>>;
+  /** The run's extra context (RunInput.context), e.g. a webhook payload. */
+  runContext?: Record<string, unknown>;
 }
 
 /** What every stage activity returns. */

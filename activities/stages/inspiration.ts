@@ -15,7 +15,9 @@ export async function inspiration(ctx: StageContext, input: StageInput): Promise
     kind: 'brief',
     schema: Brief,
     system: `${robotPreamble(input.robot)}\nWrite an actionable brief for the task. Answer as JSON: {"brief": string, "focus": string[]}.`,
-    user: `Task: ${input.task}`,
+    user: input.runContext
+      ? `Task: ${input.task}\n\nContext (JSON, e.g. the webhook payload that triggered this run):\n${JSON.stringify(input.runContext).slice(0, 8000)}`
+      : `Task: ${input.task}`,
     signal: ctx.signal,
     maxRepairs: ctx.maxRepairs,
     offline: () => ({
