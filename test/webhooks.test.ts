@@ -124,6 +124,18 @@ describe('webhooks', () => {
     expect(ids.filter((id: string) => id.startsWith('run-hook-triage-dup')).sort()).toEqual(['run-hook-triage-dup-par', 'run-hook-triage-dup-seq']);
   });
 
+  test('When a signed request without a delivery id is replayed, then the replay finds the first run', async () => {
+    const body = JSON.stringify({ action: 'opened', issue: { number: 9 } });
+    const ts = Math.floor(Date.now() / 1000);
+    const sig = signature(secret, ts, body);
+    const first = await deliver('triage', body, { sign: sig, timestamp: ts });
+    const replay = await deliver('triage', body, { sign: sig, timestamp: ts });
+    expect(first.status).toBe(202);
+    expect(first.json.id).toMatch(/^run-hook-triage-sig-[0-9a-f]{32}$/);
+    expect(replay.status).toBe(200);
+    expect(replay.json).toEqual({ id: first.json.id, duplicate: true, started: false });
+  });
+
   test('When the payload does not match the filter, then nothing starts (200, reason given)', async () => {
     const r = await deliver('triage', JSON.stringify({ action: 'closed' }), { secret, delivery: 'filtered-1' });
     expect(r.status).toBe(200);

@@ -2,7 +2,7 @@
  * Use cases for robots, over the Temporal client: CRUD of definitions (kept in Temporal Schedules, see
  * ./store.ts), manual triggers, schedule control, continuous mode and signed webhook deliveries.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import {
   Client,
   ScheduleAlreadyRunning,
@@ -299,7 +299,8 @@ export class RobotService {
   }
 
   /**
-   * A webhook delivery: verify the signature, apply the filters, start at most one run per delivery id.
+   * A webhook delivery: verify the signature, apply the filters, start at most one run per delivery id
+   * (`X-MC-Delivery`, or the signature when the sender gives none).
    * The delivery id is part of the workflow id and starts use REJECT_DUPLICATE + FAIL, so the same delivery sent
    * again (or concurrently) finds the first run (for as long as Temporal retains it).
    */
@@ -326,7 +327,9 @@ export class RobotService {
     const failed = (robot.webhook.filters ?? []).find((f) => valueAtPath(payload, f.path) !== f.equals);
     if (failed) return { status: 200, body: { started: false, reason: `filtered out: ${failed.path} is not ${JSON.stringify(failed.equals)}` } };
 
-    const deliveryId = headers.deliveryId ?? randomUUID();
+    // Without a delivery id, the signature itself identifies the delivery: replaying the same signed request
+    // (within the 5 minute tolerance) finds the first run instead of starting another.
+    const deliveryId = headers.deliveryId ?? `sig-${createHash('sha256').update(headers.signature!).digest('hex').slice(0, 32)}`;
     const id = `run-hook-${robotId}-${deliveryId}`;
     const input = runInputOf(robot, 'webhook', { context: { webhook: { deliveryId: headers.deliveryId, payload } } });
     try {
