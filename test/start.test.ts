@@ -62,10 +62,10 @@ test('When a user runs npm start and curls a run, then it is Done, visible in th
   const api = `http://127.0.0.1:${port}`;
   const auth = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
 
-  const created = await (await fetch(`${api}/api/runs`, { method: 'POST', headers: auth, body: JSON.stringify({ task: 'Write a haiku about durable execution' }) })).json();
+  const created: any = await (await fetch(`${api}/api/runs`, { method: 'POST', headers: auth, body: JSON.stringify({ task: 'Write a haiku about durable execution' }) })).json();
   expect(created.id).toMatch(/^run-[0-9a-f-]{36}$/);
-  const run = await eventually(async () => {
-    const r = await (await fetch(`${api}/api/runs/${created.id}`, { headers: auth })).json();
+  const run: any = await eventually(async () => {
+    const r: any = await (await fetch(`${api}/api/runs/${created.id}`, { headers: auth })).json();
     return r.status === 'Done' ? r : undefined;
   }, 30_000);
   expect(run.offline).toBe(true);
@@ -86,7 +86,7 @@ test('When a user runs npm start and curls a run, then it is Done, visible in th
   const second = start(env);
   await eventually(async () => second.output().includes('Mission Control is up'), 90_000, 200);
   expect(second.output()).not.toMatch(/Generated an API key/);
-  const again = await (await fetch(`${api}/api/runs/${created.id}`, { headers: auth })).json();
+  const again: any = await (await fetch(`${api}/api/runs/${created.id}`, { headers: auth })).json();
   expect(again.status).toBe('Done');
   second.child.kill('SIGTERM');
   expect(await second.exited).toBe(0);
