@@ -39,6 +39,9 @@ export interface RunSummary {
   links: { temporalUi: string };
 }
 
+/** Listing options: the public query plus what the event stream needs. */
+export type ListOptions = Partial<ListRunsQuery> & { limit: number; runningOnly?: boolean; changedSince?: Date };
+
 export type RunView = (RunState | (Partial<RunState> & { runId: string; status: RunStatus })) & {
   /** Where the state came from: the live workflow (query), its final result, or the memo (no worker). */
   stateSource: 'query' | 'result' | 'memo';
@@ -47,13 +50,16 @@ export type RunView = (RunState | (Partial<RunState> & { runId: string; status: 
 };
 
 export class RunService {
+  /** Called with the id of every run this service starts (the event stream follows it at once). */
+  onStarted?: (id: string) => void;
+
   constructor(
     private readonly client: Client,
     private readonly config: Config,
     private readonly metrics?: Metrics,
   ) {}
 
-  async start(body: CreateRunBody, trigger: Trigger = 'api'): Promise<{ id: string; status: RunStatus; links: { temporalUi: string } }> {
+  async start(body: CreateRunBody, trigger: Trigger = 'api'): Promise<{ id: string; status: RunStatus; task: string; links: { temporalUi: string } }> {
     const id = `run-${randomUUID()}`;
     const robot: RobotSnapshot = body.robot ? { id: 'adhoc', name: body.robot.name, role: body.robot.role, version: 0 } : DEFAULT_ROBOT;
     const input: RunInput = { task: body.task, robot, trigger, requestedAt: new Date().toISOString(), options: body.options };
@@ -69,11 +75,14 @@ export class RunService {
       memo: { run: { task: body.task.slice(0, 500), robotName: robot.name, status: 'Pending' } },
     });
     this.metrics?.runsStarted.inc({ trigger });
-    return { id, status: 'Pending', links: { temporalUi: runUiLink(this.config, id) } };
+    this.onStarted?.(id);
+    return { id, status: 'Pending', task: body.task, links: { temporalUi: runUiLink(this.config, id) } };
   }
 
-  async list(q: ListRunsQuery): Promise<RunSummary[]> {
+  async list(q: ListOptions): Promise<RunSummary[]> {
     const clauses = [`WorkflowType = 'robotRunWorkflow'`];
+    if (q.runningOnly) clauses.push(`ExecutionStatus = 'Running'`);
+    if (q.changedSince) clauses.push(`(ExecutionStatus = 'Running' OR CloseTime >= '${q.changedSince.toISOString()}')`);
     if (q.status) clauses.push(`McStatus = '${q.status}'`);
     // robotId matches the Id schema (no quotes), so it is safe inside the literal.
     if (q.robotId) clauses.push(`McRobotId = '${q.robotId}'`);
