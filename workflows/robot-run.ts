@@ -326,7 +326,8 @@ export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
         ? `the next model request of ${what} needs about ${refused.tokens} tokens / $${refused.costUsd}`
         : `${what} is expected to need about ${Math.ceil(estimate.tokens)} tokens / $${estimate.costUsd.toFixed(6)}`;
       event('budget.exceeded', `Budget: ${reason}; spent ${spentTokens()} tokens / $${state.usage.costUsd} of ${caps.maxTokens ?? '∞'} / $${caps.maxCostUsd ?? '∞'}`, stage?.name);
-      const d = await waitAtGate('budget', { budget: { spent: { ...state.usage }, caps: { ...caps }, stage: stage?.name, reason } });
+      const needed = { tokens: Math.ceil(estimate.tokens), costUsd: Math.round(estimate.costUsd * 1e6) / 1e6 };
+      const d = await waitAtGate('budget', { budget: { spent: { ...state.usage }, caps: { ...caps }, stage: stage?.name, reason, needed } });
       if (d.decision === 'reject') throw new RunRejected('budget', d.feedback || `budget not raised: ${reason}`);
       if (caps.maxTokens !== undefined) caps.maxTokens += d.raiseBy?.tokens ?? 0;
       if (caps.maxCostUsd !== undefined) caps.maxCostUsd = Math.round((caps.maxCostUsd + (d.raiseBy?.costUsd ?? 0)) * 1e6) / 1e6;

@@ -138,7 +138,7 @@ export interface PendingGate {
   revisions: number;
   maxRevisions: number;
   /** At the budget gate: what was spent, the caps, and what the next step needs. */
-  budget?: { spent: Usage; caps: BudgetSettings; stage?: StageName; reason: string };
+  budget?: { spent: Usage; caps: BudgetSettings; stage?: StageName; reason: string; needed: { tokens: number; costUsd: number } };
 }
 
 /** A decision as recorded in the run state: who, when, through which channel, what they said. */
