@@ -8,12 +8,12 @@ import { Client, WorkflowExecutionDescription, WorkflowNotFoundError } from '@te
 import type { Config } from '../lib/config';
 import type { Metrics } from '../lib/metrics';
 import { runUiLink } from '../lib/temporal';
-import { robotRunWorkflow, runStateQuery } from '../workflows';
+import { decideUpdate, hostConfirmUpdate, hostMessageUpdate, robotRunWorkflow, runStateQuery } from '../workflows';
 import { McRobotId, McStatus, McTrigger } from '../workflows/search-attributes';
 import { emptyUsage } from '../workflows/types';
 import type { RobotSnapshot, RunInput, RunMemo, RunState, RunStatus, StageName, Trigger } from '../workflows/types';
 import { conflict, notFound } from './errors';
-import type { CreateRunBody, ListRunsQuery } from './schemas';
+import type { ApprovalBody, CreateRunBody, HostConfirmBody, HostMessageBody, ListRunsQuery } from './schemas';
 
 /** The robot a run gets when the request names none. */
 export const DEFAULT_ROBOT: RobotSnapshot = {
@@ -62,7 +62,16 @@ export class RunService {
   async start(body: CreateRunBody, trigger: Trigger = 'api'): Promise<{ id: string; status: RunStatus; task: string; links: { temporalUi: string } }> {
     const id = `run-${randomUUID()}`;
     const robot: RobotSnapshot = body.robot ? { id: 'adhoc', name: body.robot.name, role: body.robot.role, version: 0 } : DEFAULT_ROBOT;
-    const input: RunInput = { task: body.task, robot, trigger, requestedAt: new Date().toISOString(), options: body.options };
+    const input: RunInput = {
+      task: body.task,
+      robot,
+      trigger,
+      requestedAt: new Date().toISOString(),
+      options: body.options,
+      approvals: body.approvals,
+      budget: body.budget,
+      host: body.host ? { enabled: true } : undefined,
+    };
     await this.client.workflow.start(robotRunWorkflow, {
       taskQueue: this.config.MC_TASK_QUEUE,
       workflowId: id,
@@ -159,6 +168,36 @@ export class RunService {
     }
     await this.client.workflow.getHandle(id).cancel();
     return { id, cancelRequested: true };
+  }
+
+  /** A run that is still open, or 409 (finished) / 404 (unknown). */
+  private async requireOpen(id: string): Promise<void> {
+    const desc = await this.describe(id);
+    if (desc.status.name !== 'RUNNING') {
+      const status = desc.typedSearchAttributes.get(McStatus) ?? desc.status.name;
+      throw conflict(`run already finished (${status})`, { status });
+    }
+  }
+
+  /**
+   * A decision at a gate, through the workflow's `decide` update: a stale or malformed decision is rejected by its
+   * validator before anything changes (→ 409 / 400, see errors.ts); an accepted one answers with the new state.
+   */
+  async decide(id: string, body: ApprovalBody): Promise<RunState> {
+    await this.requireOpen(id);
+    return this.client.workflow.getHandle(id).executeUpdate(decideUpdate, { args: [{ ...body, channel: 'api' }] });
+  }
+
+  /** An answer to the Robot Host; answers with the state once the host has replied. */
+  async message(id: string, body: HostMessageBody): Promise<RunState> {
+    await this.requireOpen(id);
+    return this.client.workflow.getHandle(id).executeUpdate(hostMessageUpdate, { args: [body] });
+  }
+
+  /** Confirm the task the Robot Host stated; the pipeline starts. */
+  async confirm(id: string, body: HostConfirmBody): Promise<RunState> {
+    await this.requireOpen(id);
+    return this.client.workflow.getHandle(id).executeUpdate(hostConfirmUpdate, { args: [body] });
   }
 
   /** Number of runs per status, from visibility (for /metrics). */

@@ -1,2 +1,9 @@
 /** Every workflow the worker hosts. The worker bundles this file (see workers/worker.ts). */
-export { robotRunWorkflow, runStateQuery } from './robot-run';
+export {
+  decideUpdate,
+  decisionSignal,
+  hostConfirmUpdate,
+  hostMessageUpdate,
+  robotRunWorkflow,
+  runStateQuery,
+} from './robot-run';
