@@ -8,14 +8,14 @@ import { Client, WorkflowExecutionDescription, WorkflowNotFoundError, WorkflowSt
 import type { Config } from '../lib/config';
 import type { Metrics } from '../lib/metrics';
 import { runUiLink, temporalUiUrl } from '../lib/temporal';
-import { robotRunWorkflow, runStateQuery } from '../workflows';
+import { decideUpdate, hostConfirmUpdate, hostMessageUpdate, robotRunWorkflow, runStateQuery } from '../workflows';
 import { McRobotId, McStatus, McTrigger } from '../workflows/search-attributes';
 import { emptyUsage } from '../workflows/types';
 import type { RobotSnapshot, RunInput, RunMemo, RunState, RunStatus, StageName, Trigger } from '../workflows/types';
 import { conflict, notFound } from './errors';
 import { runInputOf } from './robots/store';
 import type { StoredRobot } from './robots/schema';
-import type { CreateRunBody, ListRunsQuery } from './schemas';
+import type { ApprovalBody, CreateRunBody, HostConfirmBody, HostMessageBody, ListRunsQuery } from './schemas';
 
 /** The robot a run gets when the request names none. */
 export const DEFAULT_ROBOT: RobotSnapshot = {
@@ -41,6 +41,9 @@ export interface RunSummary {
   links: { temporalUi: string };
 }
 
+/** Listing options: the public query plus what the event stream needs. */
+export type ListOptions = Partial<ListRunsQuery> & { limit: number; runningOnly?: boolean; changedSince?: Date };
+
 export type RunView = (RunState | (Partial<RunState> & { runId: string; status: RunStatus })) & {
   /** Where the state came from: the live workflow (query), its final result, or the memo (no worker). */
   stateSource: 'query' | 'result' | 'memo';
@@ -54,11 +57,15 @@ export type RobotLookup = (id: string) => Promise<StoredRobot>;
 export interface StartedRun {
   id: string;
   status: RunStatus;
+  task: string;
   robotVersion: number;
   links: { temporalUi: string };
 }
 
 export class RunService {
+  /** Called with the id of every run this service starts (the event stream follows it at once). */
+  onStarted?: (id: string) => void;
+
   constructor(
     private readonly client: Client,
     private readonly config: Config,
@@ -67,13 +74,19 @@ export class RunService {
   ) {}
 
   async start(body: CreateRunBody, trigger: Trigger = 'api'): Promise<StartedRun> {
+    // What the request says about human control overrides the robot's settings for this run.
+    const control: Partial<RunInput> = {
+      ...(body.approvals ? { approvals: body.approvals } : {}),
+      ...(body.budget ? { budget: body.budget } : {}),
+      ...(body.host !== undefined ? { host: body.host ? { enabled: true } : undefined } : {}),
+    };
     if (body.robotId) {
       if (!this.robots) throw notFound('robot');
       const stored = await this.robots(body.robotId);
-      return this.startRobotRun({ ...runInputOf(stored, trigger, { task: body.task }), options: body.options });
+      return this.startRobotRun({ ...runInputOf(stored, trigger, { task: body.task }), options: body.options, ...control });
     }
     const robot: RobotSnapshot = body.robot ? { id: 'adhoc', name: body.robot.name, role: body.robot.role, version: 0 } : DEFAULT_ROBOT;
-    return this.startRobotRun({ task: body.task, robot, trigger, options: body.options });
+    return this.startRobotRun({ task: body.task, robot, trigger, options: body.options, ...control });
   }
 
   /** Start one robotRunWorkflow for a prepared input; `opts` may set the workflow id and id policies. */
@@ -93,7 +106,8 @@ export class RunService {
       memo: { run: { task: input.task.slice(0, 500), robotName: input.robot.name, status: 'Pending' } },
     });
     this.metrics?.runsStarted.inc({ trigger: input.trigger });
-    return { id, status: 'Pending', robotVersion: input.robot.version, links: { temporalUi: runUiLink(this.config, id) } };
+    this.onStarted?.(id);
+    return { id, status: 'Pending', task: input.task, robotVersion: input.robot.version, links: { temporalUi: runUiLink(this.config, id) } };
   }
 
   /** Base URL of this namespace in the Temporal Web UI. */
@@ -101,8 +115,10 @@ export class RunService {
     return `${temporalUiUrl(this.config)}/namespaces/${encodeURIComponent(this.config.TEMPORAL_NAMESPACE)}`;
   }
 
-  async list(q: ListRunsQuery): Promise<RunSummary[]> {
+  async list(q: ListOptions): Promise<RunSummary[]> {
     const clauses = [`WorkflowType = 'robotRunWorkflow'`];
+    if (q.runningOnly) clauses.push(`ExecutionStatus = 'Running'`);
+    if (q.changedSince) clauses.push(`(ExecutionStatus = 'Running' OR CloseTime >= '${q.changedSince.toISOString()}')`);
     if (q.status) clauses.push(`McStatus = '${q.status}'`);
     // robotId matches the Id schema (no quotes), so it is safe inside the literal.
     if (q.robotId) clauses.push(`McRobotId = '${q.robotId}'`);
@@ -179,6 +195,36 @@ export class RunService {
     }
     await this.client.workflow.getHandle(id).cancel();
     return { id, cancelRequested: true };
+  }
+
+  /** A run that is still open, or 409 (finished) / 404 (unknown). */
+  private async requireOpen(id: string): Promise<void> {
+    const desc = await this.describe(id);
+    if (desc.status.name !== 'RUNNING') {
+      const status = desc.typedSearchAttributes.get(McStatus) ?? desc.status.name;
+      throw conflict(`run already finished (${status})`, { status });
+    }
+  }
+
+  /**
+   * A decision at a gate, through the workflow's `decide` update: a stale or malformed decision is rejected by its
+   * validator before anything changes (→ 409 / 400, see errors.ts); an accepted one answers with the new state.
+   */
+  async decide(id: string, body: ApprovalBody): Promise<RunState> {
+    await this.requireOpen(id);
+    return this.client.workflow.getHandle(id).executeUpdate(decideUpdate, { args: [{ ...body, channel: 'api' }] });
+  }
+
+  /** An answer to the Robot Host; answers with the state once the host has replied. */
+  async message(id: string, body: HostMessageBody): Promise<RunState> {
+    await this.requireOpen(id);
+    return this.client.workflow.getHandle(id).executeUpdate(hostMessageUpdate, { args: [body] });
+  }
+
+  /** Confirm the task the Robot Host stated; the pipeline starts. */
+  async confirm(id: string, body: HostConfirmBody): Promise<RunState> {
+    await this.requireOpen(id);
+    return this.client.workflow.getHandle(id).executeUpdate(hostConfirmUpdate, { args: [body] });
   }
 
   /** Number of runs per status, from visibility (for /metrics). */

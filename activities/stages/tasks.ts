@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { ModelCallRecord, StageInput, StageResult } from '../../workflows/types';
 import { generateStructured, generateText } from '../models/structured';
 import type { Goals } from './goals';
-import { headline, robotPreamble, StageContext } from './context';
+import { feedbackSection, headline, robotPreamble, StageContext } from './context';
 
 export const TASK_KINDS = ['text', 'extract', 'synthesize'] as const;
 
@@ -43,6 +43,7 @@ export interface TasksOutput {
 interface Checkpoint {
   plan?: TaskPlan;
   done: TaskOutcome[];
+  /** Calls not yet reported to the workflow (a resume after a budget stop starts with none). */
   calls: ModelCallRecord[];
 }
 
@@ -55,7 +56,7 @@ export async function tasks(ctx: StageContext, input: StageInput): Promise<Stage
       kind: 'plan',
       schema: TaskPlan,
       system: `${robotPreamble(input.robot)}\nPlan concrete executable tasks for the goals. Kinds: ${TASK_KINDS.join(', ')}. Answer as JSON: {"tasks": [{"id","title","kind","goalId","instructions","expectedOutput"}]}.`,
-      user: `Task: ${input.task}\nGoals:\n${goals.map((g) => `- ${g.id}: ${g.title} → ${g.deliverable}`).join('\n')}`,
+      user: `Task: ${input.task}\nGoals:\n${goals.map((g) => `- ${g.id}: ${g.title} → ${g.deliverable}`).join('\n')}${feedbackSection(input.feedback)}`,
       signal: ctx.signal,
       maxRepairs: ctx.maxRepairs,
       offline: () => ({
@@ -90,7 +91,7 @@ export async function tasks(ctx: StageContext, input: StageInput): Promise<Stage
     const answer = await generateText(ctx.router, {
       kind: task.kind,
       system: `${robotPreamble(input.robot)}\nDo this task and answer with its result only.`,
-      user: `Overall task: ${input.task}\nThis task: ${task.title}\nInstructions: ${task.instructions}\nExpected output: ${task.expectedOutput}${earlier ? `\n\nResults so far:\n${earlier}` : ''}`,
+      user: `Overall task: ${input.task}\nThis task: ${task.title}\nInstructions: ${task.instructions}\nExpected output: ${task.expectedOutput}${earlier ? `\n\nResults so far:\n${earlier}` : ''}${feedbackSection(input.feedback)}`,
       signal: ctx.signal,
       offlineAnswer: () =>
         task.kind === 'synthesize'

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { StageInput, StageResult } from '../../workflows/types';
 import { generateStructured } from '../models/structured';
 import type { TasksOutput } from './tasks';
-import { robotPreamble, StageContext } from './context';
+import { feedbackSection, robotPreamble, StageContext } from './context';
 
 export const ValidationReport = z.object({
   passed: z.boolean(),
@@ -18,7 +18,7 @@ export async function validation(ctx: StageContext, input: StageInput): Promise<
     kind: 'validate',
     schema: ValidationReport,
     system: `${robotPreamble(input.robot)}\nCheck each result against its expected output. Answer as JSON: {"passed": boolean, "checks": [{"taskId", "passed", "feedback"}], "summary": string}.`,
-    user: tasks.map((t) => `Task ${t.id} (${t.title})\nExpected: ${t.expectedOutput}\nResult: ${t.result}`).join('\n\n'),
+    user: tasks.map((t) => `Task ${t.id} (${t.title})\nExpected: ${t.expectedOutput}\nResult: ${t.result}`).join('\n\n') + feedbackSection(input.feedback),
     signal: ctx.signal,
     maxRepairs: ctx.maxRepairs,
     offline: () => {
