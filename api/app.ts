@@ -131,11 +131,11 @@ export async function startWebServer(deps: AppDeps, opts: { port?: number; host?
     server,
     port,
     url: `http://${shown.includes(':') ? `[${shown}]` : shown}:${port}`,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        watcher.stop();
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    stop: async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await watcher.stop();
+      await closed;
+    },
   };
 }

@@ -54,6 +54,10 @@ export class RunWatcher {
   private readonly buffer: StreamEvent[] = [];
   private discoverTimer?: NodeJS.Timeout;
   private stopped = false;
+  /** Aborts every call to Temporal in flight when the watcher stops. */
+  private readonly stopping = new AbortController();
+  /** Work in flight, awaited by stop() so nothing touches the connection after the owner closes it. */
+  private readonly inFlight = new Set<Promise<unknown>>();
   private readonly opts: Required<RunWatcherOptions>;
 
   constructor(
@@ -65,6 +69,17 @@ export class RunWatcher {
     this.emitter.setMaxListeners(0);
   }
 
+  /** Run `fn` against Temporal, abortable by stop() and awaited by it. */
+  private track<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.client.withAbortSignal(this.stopping.signal, fn);
+    this.inFlight.add(p);
+    void p.then(
+      () => this.inFlight.delete(p),
+      () => this.inFlight.delete(p),
+    );
+    return p;
+  }
+
   start(): void {
     let lastDiscovery: number | undefined;
     const discover = async () => {
@@ -73,9 +88,11 @@ export class RunWatcher {
         // Running runs, and runs that closed since the last look (with a margin for visibility lag), so that
         // a short run started elsewhere between two looks is still published in full.
         const now = Date.now();
-        const found = lastDiscovery
-          ? await this.runs.list({ limit: this.opts.maxWatched, changedSince: new Date(lastDiscovery - 5000) })
-          : await this.runs.list({ limit: this.opts.maxWatched, runningOnly: true });
+        const found = await this.track(() =>
+          lastDiscovery
+            ? this.runs.list({ limit: this.opts.maxWatched, changedSince: new Date(lastDiscovery - 5000) })
+            : this.runs.list({ limit: this.opts.maxWatched, runningOnly: true }),
+        );
         lastDiscovery = now;
         for (const run of found) if (!this.finished.has(run.id)) this.watch(run.id);
       } catch (err) {
@@ -86,12 +103,15 @@ export class RunWatcher {
     void discover();
   }
 
-  stop(): void {
+  /** Stop following runs; resolves once no call to Temporal is in flight any more. */
+  async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.discoverTimer);
+    this.stopping.abort();
     for (const w of this.watched.values()) w.abort.abort();
-    this.watched.clear();
     this.emitter.removeAllListeners();
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    this.watched.clear();
   }
 
   /** Subscribe to every event; returns the unsubscribe function. */
@@ -116,10 +136,10 @@ export class RunWatcher {
     if (!last) return [];
     const oldest = this.buffer[0];
     if (oldest && Date.parse(oldest.event.at) < last.at) return this.buffer.filter((e) => after(e, last));
-    const changed = await this.runs.list({ limit: 1000, changedSince: new Date(last.at) });
+    const changed = await this.track(() => this.runs.list({ limit: 1000, changedSince: new Date(last.at) }));
     const out: StreamEvent[] = [];
     for (const summary of changed) {
-      const view = await this.runs.get(summary.id).catch(() => undefined);
+      const view = await this.track(() => this.runs.get(summary.id)).catch(() => undefined);
       for (const event of view?.events ?? []) {
         const e: StreamEvent = { id: eventId(summary.id, event), runId: summary.id, status: view!.status, event };
         if (after(e, last)) out.push(e);
@@ -133,16 +153,21 @@ export class RunWatcher {
     if (this.stopped || this.watched.has(runId) || this.watched.size >= this.opts.maxWatched) return;
     const entry = { lastSeq: this.published.get(runId) ?? 0, abort: new AbortController() };
     this.watched.set(runId, entry);
-    void this.follow(runId, entry).finally(() => {
+    const following = this.follow(runId, entry).finally(() => {
       if (this.watched.get(runId) === entry) this.watched.delete(runId);
     });
+    this.inFlight.add(following);
+    void following.then(
+      () => this.inFlight.delete(following),
+      () => this.inFlight.delete(following),
+    );
   }
 
   private async follow(runId: string, entry: { lastSeq: number; abort: AbortController }): Promise<void> {
     const namespace = this.client.options.namespace;
     let nextPageToken: Uint8Array | undefined;
     let closed = false;
-    while (!closed && !entry.abort.signal.aborted) {
+    while (!closed && !entry.abort.signal.aborted && !this.stopped) {
       let res;
       try {
         res = await this.client.withAbortSignal(entry.abort.signal, () =>
@@ -157,7 +182,7 @@ export class RunWatcher {
           ),
         );
       } catch (err) {
-        if (entry.abort.signal.aborted) return;
+        if (entry.abort.signal.aborted || this.stopped) return;
         const message = (err as Error).message ?? '';
         if (/not found/i.test(message)) return;
         // Deadline or a passing error: ask again shortly.
@@ -176,9 +201,10 @@ export class RunWatcher {
   }
 
   private async publish(runId: string, entry: { lastSeq: number }): Promise<void> {
+    if (this.stopped) return;
     let view: RunView;
     try {
-      view = await this.runs.get(runId);
+      view = await this.track(() => this.runs.get(runId));
     } catch (err) {
       log.debug('could not read run state', { runId, error: (err as Error).message });
       return;

@@ -200,7 +200,7 @@ test('When the worker is SIGKILLed mid-run and another starts, then the run comp
     const scheduled = events
       .filter((e) => e.eventType === 'EVENT_TYPE_ACTIVITY_TASK_SCHEDULED')
       .map((e) => e.activityTaskScheduledEventAttributes.activityType.name);
-    expect(scheduled).toEqual(['inspirationStage', 'goalsStage', 'tasksStage', 'validationStage', 'deliveryStage']);
+    expect(scheduled).toEqual(['inspirationStage', 'goalsStage', 'tasksStage', 'validationStage', 'deliveryStage', 'deliverResult']);
     const started = events.filter((e) => e.eventType === 'EVENT_TYPE_ACTIVITY_TASK_STARTED');
     const tasksScheduledId = events.find(
       (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'tasksStage',

@@ -70,7 +70,11 @@ test('When a run is started on one replica, then a stream on another replica rec
   expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
   expect(events.map((e) => e.type)).toEqual([
     'run.running',
-    ...['inspiration', 'goals', 'tasks', 'validation', 'delivery'].flatMap(() => ['stage.started', 'stage.completed']),
+    ...['inspiration', 'goals', 'tasks', 'validation'].flatMap(() => ['stage.started', 'stage.completed']),
+    // Delivery is formatted, then takes effect (a final approval gate may stand between the two).
+    'stage.started',
+    'stage.formatted',
+    'stage.completed',
     'run.done',
   ]);
   const ids = stream.messages.filter((m) => m.event === 'run-event').map((m) => m.id);
@@ -90,7 +94,7 @@ test('When a client reconnects with Last-Event-ID to a replica without memory, t
   const resumed = await sse(`${fresh.url}/api/events`, { 'last-event-id': third.id! });
   const last = await resumed.waitFor((m) => m.event === 'run-event' && JSON.parse(m.data).runId === id && JSON.parse(m.data).type === 'run.done', 10_000);
   expect(last).toBeDefined();
-  expect(runEvents(resumed, id).map((e) => e.seq)).toEqual([4, 5, 6, 7, 8, 9, 10, 11, 12]);
+  expect(runEvents(resumed, id).map((e) => e.seq)).toEqual([4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
 });
 
 test('When a run stream is opened, then it starts with the current state and pushes every stage change until Done', async () => {

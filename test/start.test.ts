@@ -74,7 +74,7 @@ test('When a user runs npm start and curls a run, then it is Done, visible in th
   expect(show.status).toBe(0);
   const events = JSON.parse(show.stdout).events as any[];
   const scheduled = events.filter((e) => e.activityTaskScheduledEventAttributes).map((e) => e.activityTaskScheduledEventAttributes.activityType.name);
-  expect(scheduled).toEqual(['inspirationStage', 'goalsStage', 'tasksStage', 'validationStage', 'deliveryStage']);
+  expect(scheduled).toEqual(['inspirationStage', 'goalsStage', 'tasksStage', 'validationStage', 'deliveryStage', 'deliverResult']);
 
   first.child.kill('SIGINT');
   expect(await first.exited).toBe(0);
