@@ -4,6 +4,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import express from 'express';
 import client from 'prom-client';
 import type { Client } from '@temporalio/client';
@@ -12,9 +13,21 @@ import { createLogger } from '../lib/log';
 import type { Metrics } from '../lib/metrics';
 import { Credentials, requireAuth } from './auth';
 import { errorMiddleware, HttpError } from './errors';
+import { RobotService } from './robots/service';
+import { resolveWebhookKey } from './robots/webhook-signature';
 import { RunService } from './run-service';
 import { compoundRouter } from './routes/compound';
+import { hooksRouter } from './routes/hooks';
+import { robotsRouter } from './routes/robots';
+import { RunWatcher } from './run-watcher';
+import { eventsRouter } from './routes/events';
 import { runsRouter } from './routes/runs';
+import { sessionRouter } from './routes/session';
+import { temporalUiUrl } from '../lib/temporal';
+import { selectProvider } from '../activities/models/router';
+
+/** The page: static files, no build step, no CDN. */
+export const WEB_DIR = path.resolve(__dirname, '..', 'web');
 
 export interface AppDeps {
   client: Client;
@@ -25,8 +38,17 @@ export interface AppDeps {
 
 const log = createLogger('api');
 
-export function createApp(deps: AppDeps): express.Express {
-  const runs = new RunService(deps.client, deps.config, deps.metrics);
+export interface App {
+  app: express.Express;
+  watcher: RunWatcher;
+}
+
+export function createApp(deps: AppDeps): App {
+  // RunService resolves `robotId` through RobotService, which starts its runs through RunService.
+  const runs: RunService = new RunService(deps.client, deps.config, deps.metrics, (id) => robots.load(id));
+  const robots = new RobotService(deps.client, deps.config, runs, resolveWebhookKey(deps.config));
+  const watcher = new RunWatcher(deps.client, runs);
+  runs.onStarted = (id) => watcher.watch(id);
   registerRunGauge(deps.metrics, runs);
 
   const app = express();
@@ -37,18 +59,37 @@ export function createApp(deps: AppDeps): express.Express {
     res.json({ ok: true });
   });
 
+  // Webhooks authenticate by signature over the raw body: before requireAuth and express.json.
+  app.use('/hooks', hooksRouter(robots, deps.config.MC_WEBHOOK_MAX_BODY));
+
+  app.use(sessionRouter(deps.credentials, WEB_DIR));
   app.use(requireAuth(deps.credentials));
+  app.use(express.static(WEB_DIR, { index: 'index.html', extensions: ['html'] }));
   app.use(express.json({ limit: deps.config.MC_MAX_BODY }));
+
+  /** What the page shows in its header: which model the configuration selects, and where the Temporal UI is. */
+  app.get('/api/info', (_req, res) => {
+    const provider = selectProvider(deps.config);
+    res.json({ modelProvider: provider, offline: provider === 'offline', temporalUi: temporalUiUrl(deps.config), namespace: deps.config.TEMPORAL_NAMESPACE });
+  });
+  /** Runs per status and the completion rate, from Temporal visibility. */
+  app.get('/api/stats', async (_req, res) => {
+    const counts = await runs.countByStatus();
+    const finished = counts.Done + counts.Failed + counts.Cancelled;
+    res.json({ counts, completionRate: finished ? counts.Done / finished : null });
+  });
+  app.use(eventsRouter(runs, watcher));
 
   app.get('/metrics', async (_req, res) => {
     res.set('content-type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
   app.use('/api/runs', runsRouter(runs));
   app.use('/task', compoundRouter(runs));
+  app.use('/api/robots', robotsRouter(robots));
 
   app.use((req, _res, next) => next(new HttpError(404, `no route for ${req.method} ${req.path}`)));
   app.use(errorMiddleware(log));
-  return app;
+  return { app, watcher };
 }
 
 /** mc_runs{status}: runs per status, counted from Temporal visibility at scrape time (true across processes). */
@@ -78,23 +119,25 @@ export interface WebServer {
 }
 
 export async function startWebServer(deps: AppDeps, opts: { port?: number; host?: string } = {}): Promise<WebServer> {
-  const app = createApp(deps);
+  const { app, watcher } = createApp(deps);
   const server = http.createServer(app);
   const host = opts.host ?? deps.config.MC_HOST;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? deps.config.PORT, host, () => resolve());
   });
+  watcher.start();
   const { port } = server.address() as AddressInfo;
   const shown = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
   return {
     server,
     port,
     url: `http://${shown.includes(':') ? `[${shown}]` : shown}:${port}`,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    stop: async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await watcher.stop();
+      await closed;
+    },
   };
 }

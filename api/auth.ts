@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { RequestHandler } from 'express';
 import type { Config } from '../lib/config';
+import { sessionFromRequest, validSession } from './session';
 
 export interface Credentials {
   apiKeys: string[];
@@ -51,12 +52,23 @@ export function bearerToken(header: string | undefined): string | undefined {
   return m?.[1]?.trim();
 }
 
-/** Accepts an API key, or the admin password as a bearer token (what the page sends after its login). */
+/** Every secret that may log in: the API keys and the admin password. */
+export const allSecrets = (creds: Credentials) => [...creds.apiKeys, ...(creds.adminPassword ? [creds.adminPassword] : [])];
+
+/**
+ * Accepts an API key (or the admin password) as a bearer token, or a page session cookie. A browser asking for
+ * a page without either is sent to the login page; everything else gets a 401.
+ */
 export function requireAuth(creds: Credentials): RequestHandler {
-  const secrets = [...creds.apiKeys, ...(creds.adminPassword ? [creds.adminPassword] : [])];
+  const secrets = allSecrets(creds);
   return (req, res, next) => {
     const token = bearerToken(req.headers.authorization);
     if (token && matchesSecret(token, secrets)) return next();
+    if (!token && validSession(creds, sessionFromRequest(req))) return next();
+    if (!token && req.method === 'GET' && req.accepts(['json', 'html']) === 'html' && !req.path.startsWith('/api/')) {
+      res.redirect(302, `/login?next=${encodeURIComponent(req.originalUrl)}`);
+      return;
+    }
     res
       .status(401)
       .set('WWW-Authenticate', 'Bearer realm="mission-control"')

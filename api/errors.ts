@@ -1,9 +1,11 @@
 /**
- * One error middleware: zod errors → 400 naming the field, not found → 404, conflicts → 409, body too large →
+ * One error middleware: zod errors → 400 naming the field, not found → 404, conflicts and rejected workflow updates
+ * → 409 (a validator's `InvalidDecision` → 400), body too large →
  * 413, everything else → 500 with the cause logged and no stack in the response. Errors are `{ error, details? }`.
  */
 import type { ErrorRequestHandler } from 'express';
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { ZodError } from 'zod';
 import type { Logger } from '../lib/log';
 
@@ -37,6 +39,13 @@ export function errorMiddleware(log: Logger): ErrorRequestHandler {
     }
     if (err instanceof HttpError) {
       res.status(err.status).json(err.details === undefined ? { error: err.message } : { error: err.message, details: err.details });
+      return;
+    }
+    if (err instanceof WorkflowUpdateFailedError) {
+      // The workflow's validator (or handler) refused: stale → 409, malformed → 400. Nothing changed in the run.
+      const cause = err.cause;
+      const type = cause instanceof ApplicationFailure ? cause.type : undefined;
+      res.status(type === 'InvalidDecision' ? 400 : 409).json({ error: cause?.message ?? err.message, details: { type } });
       return;
     }
     if (err instanceof WorkflowNotFoundError) {

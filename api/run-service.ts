@@ -4,17 +4,28 @@
  * worker (the final result, or the memo the workflow mirrors its state into).
  */
 import { randomUUID } from 'node:crypto';
-import { Client, WorkflowExecutionDescription, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { Client, WorkflowExecutionDescription, WorkflowNotFoundError, WorkflowStartOptions, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Config } from '../lib/config';
 import type { Metrics } from '../lib/metrics';
-import { runUiLink } from '../lib/temporal';
-import { approveNodeUpdate, cancelNodeUpdate, retryNodeUpdate, robotRunWorkflow, runStateQuery } from '../workflows';
+import { runUiLink, temporalUiUrl } from '../lib/temporal';
+import {
+  approveNodeUpdate,
+  cancelNodeUpdate,
+  decideUpdate,
+  hostConfirmUpdate,
+  hostMessageUpdate,
+  retryNodeUpdate,
+  robotRunWorkflow,
+  runStateQuery,
+} from '../workflows';
 import type { NodeControlResult } from '../workflows/dag-executor';
 import { McRobotId, McStatus, McTrigger } from '../workflows/search-attributes';
 import { emptyUsage } from '../workflows/types';
 import type { RobotSnapshot, RunInput, RunMemo, RunState, RunStatus, StageName, Trigger } from '../workflows/types';
 import { conflict, notFound } from './errors';
-import type { ApproveNodeBody, CompoundBody, CreateRunBody, ListRunsQuery } from './schemas';
+import { runInputOf } from './robots/store';
+import type { StoredRobot } from './robots/schema';
+import type { ApprovalBody, ApproveNodeBody, CompoundBody, CreateRunBody, HostConfirmBody, HostMessageBody, ListRunsQuery } from './schemas';
 import type { DagNodeState } from '../workflows/dag';
 
 /** The robot a run gets when the request names none. */
@@ -41,6 +52,9 @@ export interface RunSummary {
   links: { temporalUi: string };
 }
 
+/** Listing options: the public query plus what the event stream needs. */
+export type ListOptions = Partial<ListRunsQuery> & { limit: number; runningOnly?: boolean; changedSince?: Date };
+
 export type RunView = (RunState | (Partial<RunState> & { runId: string; status: RunStatus })) & {
   /** Where the state came from: the live workflow (query), its final result, or the memo (no worker). */
   stateSource: 'query' | 'result' | 'memo';
@@ -59,42 +73,77 @@ export interface CompoundProgress {
   error?: RunState['error'];
 }
 
+/** Looks up a stored robot by id (RobotService.load); throws a 404 HttpError when there is none. */
+export type RobotLookup = (id: string) => Promise<StoredRobot>;
+
+export interface StartedRun {
+  id: string;
+  status: RunStatus;
+  task: string;
+  robotVersion: number;
+  links: { temporalUi: string };
+}
+
 export class RunService {
+  /** Called with the id of every run this service starts (the event stream follows it at once). */
+  onStarted?: (id: string) => void;
+
   constructor(
     private readonly client: Client,
     private readonly config: Config,
     private readonly metrics?: Metrics,
+    private readonly robots?: RobotLookup,
   ) {}
 
-  async start(body: CreateRunBody, trigger: Trigger = 'api'): Promise<{ id: string; status: RunStatus; links: { temporalUi: string } }> {
-    const id = `run-${randomUUID()}`;
-    const robot: RobotSnapshot = body.robot ? { id: 'adhoc', name: body.robot.name, role: body.robot.role, version: 0 } : DEFAULT_ROBOT;
-    const input: RunInput = {
-      task: body.task,
-      robot,
-      trigger,
-      requestedAt: new Date().toISOString(),
+  async start(body: CreateRunBody, trigger: Trigger = 'api'): Promise<StartedRun> {
+    // What the request says about human control overrides the robot's settings for this run.
+    const control: Partial<RunInput> = {
       // Command nodes naming no desktop go to this machine's configured one (if any).
       options: { ...body.options, ...(this.config.MC_DESKTOP_QUEUE ? { desktopQueue: this.config.MC_DESKTOP_QUEUE } : {}) },
       ...(body.dag ? { dag: body.dag } : {}),
+      ...(body.approvals ? { approvals: body.approvals } : {}),
+      ...(body.budget ? { budget: body.budget } : {}),
+      ...(body.host !== undefined ? { host: body.host ? { enabled: true } : undefined } : {}),
     };
-    await this.client.workflow.start(robotRunWorkflow, {
-      taskQueue: this.config.MC_TASK_QUEUE,
-      workflowId: id,
-      args: [input],
-      typedSearchAttributes: [
-        { key: McStatus, value: 'Pending' },
-        { key: McRobotId, value: robot.id },
-        { key: McTrigger, value: trigger },
-      ],
-      memo: { run: { task: body.task.slice(0, 500), robotName: robot.name, status: 'Pending' } },
-    });
-    this.metrics?.runsStarted.inc({ trigger });
-    return { id, status: 'Pending', links: { temporalUi: runUiLink(this.config, id) } };
+    if (body.robotId) {
+      if (!this.robots) throw notFound('robot');
+      const stored = await this.robots(body.robotId);
+      return this.startRobotRun({ ...runInputOf(stored, trigger, { task: body.task }), ...control });
+    }
+    const robot: RobotSnapshot = body.robot ? { id: 'adhoc', name: body.robot.name, role: body.robot.role, version: 0 } : DEFAULT_ROBOT;
+    return this.startRobotRun({ task: body.task, robot, trigger, ...control });
   }
 
-  async list(q: ListRunsQuery): Promise<RunSummary[]> {
+  /** Start one robotRunWorkflow for a prepared input; `opts` may set the workflow id and id policies. */
+  async startRobotRun(input: RunInput, opts: Partial<Pick<WorkflowStartOptions, 'workflowId' | 'workflowIdReusePolicy' | 'workflowIdConflictPolicy'>> = {}): Promise<StartedRun> {
+    const id = opts.workflowId ?? `run-${randomUUID()}`;
+    const args: RunInput = { ...input, requestedAt: input.requestedAt ?? new Date().toISOString() };
+    await this.client.workflow.start(robotRunWorkflow, {
+      taskQueue: this.config.MC_TASK_QUEUE,
+      ...opts,
+      workflowId: id,
+      args: [args],
+      typedSearchAttributes: [
+        { key: McStatus, value: 'Pending' },
+        { key: McRobotId, value: input.robot.id },
+        { key: McTrigger, value: input.trigger },
+      ],
+      memo: { run: { task: input.task.slice(0, 500), robotName: input.robot.name, status: 'Pending' } },
+    });
+    this.metrics?.runsStarted.inc({ trigger: input.trigger });
+    this.onStarted?.(id);
+    return { id, status: 'Pending', task: input.task, robotVersion: input.robot.version, links: { temporalUi: runUiLink(this.config, id) } };
+  }
+
+  /** Base URL of this namespace in the Temporal Web UI. */
+  uiBase(): string {
+    return `${temporalUiUrl(this.config)}/namespaces/${encodeURIComponent(this.config.TEMPORAL_NAMESPACE)}`;
+  }
+
+  async list(q: ListOptions): Promise<RunSummary[]> {
     const clauses = [`WorkflowType = 'robotRunWorkflow'`];
+    if (q.runningOnly) clauses.push(`ExecutionStatus = 'Running'`);
+    if (q.changedSince) clauses.push(`(ExecutionStatus = 'Running' OR CloseTime >= '${q.changedSince.toISOString()}')`);
     if (q.status) clauses.push(`McStatus = '${q.status}'`);
     // robotId matches the Id schema (no quotes), so it is safe inside the literal.
     if (q.robotId) clauses.push(`McRobotId = '${q.robotId}'`);
@@ -173,16 +222,21 @@ export class RunService {
     return { id, cancelRequested: true };
   }
 
-  /**
-   * Act on one node of a run's task graph through a workflow update; the workflow's validator decides whether
-   * the action applies now (→ 409 with its reason when not).
-   */
-  async nodeAction(id: string, nodeId: string, action: 'cancel' | 'retry' | 'approve', body?: ApproveNodeBody): Promise<NodeControlResult> {
+  /** A run that is still open, or 409 (finished) / 404 (unknown). */
+  private async requireOpen(id: string): Promise<void> {
     const desc = await this.describe(id);
     if (desc.status.name !== 'RUNNING') {
       const status = desc.typedSearchAttributes.get(McStatus) ?? desc.status.name;
       throw conflict(`run already finished (${status})`, { status });
     }
+  }
+
+  /**
+   * Act on one node of a run's task graph through a workflow update; the workflow's validator decides whether
+   * the action applies now (→ 409 with its reason when not).
+   */
+  async nodeAction(id: string, nodeId: string, action: 'cancel' | 'retry' | 'approve', body?: ApproveNodeBody): Promise<NodeControlResult> {
+    await this.requireOpen(id);
     const handle = this.client.workflow.getHandle(id);
     try {
       if (action === 'cancel') return await handle.executeUpdate(cancelNodeUpdate, { args: [{ nodeId }] });
@@ -194,11 +248,12 @@ export class RunService {
     }
   }
 
+
   /** A compound goal (seed API): an ordinary run with trigger `compound`. */
   async startCompound(body: CompoundBody): Promise<{ id: string }> {
-    // Only the built-in robot exists until robot definitions arrive (/api/robots); any other id is unknown.
-    if (body.robotId && body.robotId !== DEFAULT_ROBOT.id) throw notFound(`robot ${body.robotId}`);
-    const { id } = await this.start({ task: body.goal }, 'compound');
+    // The built-in robot, or a stored one (404 when unknown).
+    const robotId = body.robotId && body.robotId !== DEFAULT_ROBOT.id ? body.robotId : undefined;
+    const { id } = await this.start({ task: body.goal, ...(robotId ? { robotId } : {}) }, 'compound');
     return { id };
   }
 
@@ -230,6 +285,27 @@ export class RunService {
       result: delivered ?? dag?.result,
       error: run.error,
     };
+  }
+
+  /**
+   * A decision at a gate, through the workflow's `decide` update: a stale or malformed decision is rejected by its
+   * validator before anything changes (→ 409 / 400, see errors.ts); an accepted one answers with the new state.
+   */
+  async decide(id: string, body: ApprovalBody): Promise<RunState> {
+    await this.requireOpen(id);
+    return this.client.workflow.getHandle(id).executeUpdate(decideUpdate, { args: [{ ...body, channel: 'api' }] });
+  }
+
+  /** An answer to the Robot Host; answers with the state once the host has replied. */
+  async message(id: string, body: HostMessageBody): Promise<RunState> {
+    await this.requireOpen(id);
+    return this.client.workflow.getHandle(id).executeUpdate(hostMessageUpdate, { args: [body] });
+  }
+
+  /** Confirm the task the Robot Host stated; the pipeline starts. */
+  async confirm(id: string, body: HostConfirmBody): Promise<RunState> {
+    await this.requireOpen(id);
+    return this.client.workflow.getHandle(id).executeUpdate(hostConfirmUpdate, { args: [body] });
   }
 
   /** Number of runs per status, from visibility (for /metrics). */

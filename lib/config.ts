@@ -51,6 +51,21 @@ export const EnvSchema = z.object({
   /** Largest JSON body the API accepts. */
   MC_MAX_BODY: z.string().default('256kb'),
 
+  // ---- Robots, schedules, webhooks ---------------------------------------------------------------------------
+  /**
+   * Master key from which every robot's webhook secret is derived (HMAC of robot id + key generation); the secrets
+   * themselves are never stored. All API replicas must share it. When unset, one is generated into MC_DATA_DIR.
+   */
+  MC_WEBHOOK_KEY: optionalString,
+  /** Largest webhook body accepted by POST /hooks/:robotId (bigger deliveries get 413). */
+  MC_WEBHOOK_MAX_BODY: z.string().default('256kb'),
+  /** A continuous robot's loop continues-as-new once its history has this many events. */
+  MC_CONTINUOUS_MAX_HISTORY: int(20, 50_000).default(1000),
+  /** While runs wait for a concurrency slot, how often the robot's semaphore checks its holders still run (s). */
+  MC_SLOT_CHECK_SECONDS: int(1, 86_400).default(30),
+  /** How long POST /api/robots/generate-role waits for a worker to draft the role, in seconds. */
+  MC_GENERATE_TIMEOUT_SECONDS: int(1, 600).default(60),
+
   // ---- Worker -----------------------------------------------------------------------------------------------
   /** Activities run at once by one worker. */
   MC_MAX_CONCURRENT_ACTIVITIES: int(1, 10_000).default(100),

@@ -25,11 +25,12 @@ function installedMatchesLock() {
 
 function ensureNodeModules() {
   if (installedMatchesLock()) return;
-  process.stderr.write('[bootstrap] installing npm packages (npm ci) ...\n');
+  process.stderr.write('[bootstrap] installing npm packages (npm install, locked versions) ...\n');
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-  const r = spawnSync(npm, ['ci', '--no-audit', '--no-fund'], { cwd: ROOT, stdio: 'inherit' });
+  // `npm install`, not `npm ci`: see .ci/run (optional native builds for other platforms may be unavailable).
+  const r = spawnSync(npm, ['install', '--no-audit', '--no-fund'], { cwd: ROOT, stdio: 'inherit' });
   if (r.status !== 0) {
-    process.stderr.write('[bootstrap] npm ci failed; fix the error above and run again.\n');
+    process.stderr.write('[bootstrap] npm install failed; fix the error above and run again.\n');
     process.exit(r.status ?? 1);
   }
 }

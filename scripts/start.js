@@ -93,7 +93,7 @@ async function main() {
     process.stdout.write(text.replace(/^MC_READY\n/m, ''));
     if (text.includes('MC_READY')) {
       say('Mission Control is up:');
-      say(`  API + page     http://${env.MC_HOST && env.MC_HOST !== '0.0.0.0' ? env.MC_HOST : '127.0.0.1'}:${env.PORT || 3000}`);
+      say(`  API            http://${env.MC_HOST && env.MC_HOST !== '0.0.0.0' ? env.MC_HOST : '127.0.0.1'}:${env.PORT || 3000}`);
       if (temporal) say(`  Temporal UI    http://localhost:${uiPort}`);
       say('  Ctrl-C stops everything.');
     }

@@ -1,5 +1,5 @@
 /**
- * Builds the Worker that hosts robotRunWorkflow and the stage activities. Used by workers/main.ts, by
+ * Builds the Worker that hosts every workflow (runs, continuous loops, robot semaphores) and their activities. Used by workers/main.ts, by
  * `npm start`, by the tests and the benchmarks, so that all of them run the same worker.
  */
 import { NativeConnection, Worker, WorkerOptions } from '@temporalio/worker';
@@ -30,7 +30,13 @@ export async function createRobotWorker(opts: RobotWorkerOptions): Promise<Worke
     ...(opts.workflowBundle
       ? { workflowBundle: opts.workflowBundle }
       : { workflowsPath: require.resolve('../workflows') }),
-    activities: createActivities({ router, config: c, metrics: opts.metrics, maxRepairs: c.MC_MODEL_MAX_REPAIRS }),
+    activities: createActivities({
+      router,
+      config: c,
+      metrics: opts.metrics,
+      maxRepairs: c.MC_MODEL_MAX_REPAIRS,
+      slotCheckSeconds: c.MC_SLOT_CHECK_SECONDS,
+    }),
     maxConcurrentActivityTaskExecutions: c.MC_MAX_CONCURRENT_ACTIVITIES,
     maxConcurrentWorkflowTaskExecutions: c.MC_MAX_CONCURRENT_WORKFLOW_TASKS,
     maxCachedWorkflows: c.MC_MAX_CACHED_WORKFLOWS,

@@ -81,6 +81,8 @@ export class DagExecutor {
   /** Bumped each time a node starts, so that only its latest run may settle it (a retry starts a new one). */
   private readonly generation = new Map<string, number>();
   private readonly acts: DagActivities;
+  /** The task as confirmed (the Robot Host may have restated it). */
+  private task = '';
 
   constructor(private readonly host: DagHost) {
     this.acts = proxyActivities<DagActivities>(this.activityOptions());
@@ -191,11 +193,22 @@ export class DagExecutor {
   }
 
   /** Run the Tasks stage: plan, execute, and return the stage result. */
-  async run(goals: { id: string; title: string; deliverable: string }[]): Promise<StageResult<TasksOutput>> {
+  async run(
+    goals: { id: string; title: string; deliverable: string }[],
+    extra: { task?: string; feedback?: string[] } = {},
+  ): Promise<StageResult<TasksOutput>> {
     const { input, state } = this.host;
     const opts = input.options ?? {};
+    // A revision runs the stage again from a clean slate (the earlier graph stays in the events).
+    this.outputs.clear();
+    this.finishedOrder.length = 0;
+    this.calls.length = 0;
+    this.cancelRequested.clear();
+    this.decisions.clear();
+    this.task = extra.task ?? input.task;
     const plan = await this.acts.planDag({
-      task: input.task,
+      feedback: extra.feedback,
+      task: this.task,
       robot: input.robot,
       goals,
       supplied: input.dag,
@@ -372,7 +385,7 @@ export class DagExecutor {
     const maxRevisions = opts.maxNodeRevisions ?? 1;
     let feedback: string | undefined;
     for (let round = 0; ; round++) {
-      const req = { runId: this.host.state.runId, task: input.task, robot: input.robot, node: spec, inputs: this.inputsOf(n), feedback };
+      const req = { runId: this.host.state.runId, task: this.task, robot: input.robot, node: spec, inputs: this.inputsOf(n), feedback };
       const result =
         n.placement.on === 'desktop' ? await this.desktop(n.placement.taskQueue).runDesktopNode(req) : await this.acts.runDagNode(req);
       this.outputs.set(n.id, result.output);
@@ -384,7 +397,7 @@ export class DagExecutor {
       n.ranOn = result.ranOn;
       this.addCalls(n, result.calls);
       if (!validate) return;
-      const check = await this.acts.validateDagNode({ runId: this.host.state.runId, task: input.task, robot: input.robot, node: spec, output: result.output });
+      const check = await this.acts.validateDagNode({ runId: this.host.state.runId, task: this.task, robot: input.robot, node: spec, output: result.output });
       this.addCalls(n, check.calls);
       n.validation.push({ round, ...check.verdict });
       if (check.verdict.passed || round >= maxRevisions) return;

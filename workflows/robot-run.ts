@@ -1,16 +1,23 @@
 /**
- * robotRunWorkflow: one run of a robot through Inspiration → Goals → Tasks → Validation → Delivery.
+ * robotRunWorkflow: one run of a robot through Inspiration → Goals → Tasks → Validation → Delivery, with people in
+ * control: an optional Robot Host conversation before the pipeline, approval gates before any stage and after
+ * Delivery is formatted (`final`, before it takes effect), bounded revisions, gate deadlines with a timeout
+ * policy, and budget gates before a model call that would overspend.
  *
- * Deterministic orchestration only: every stage is an activity (all I/O lives there), except Tasks, whose
- * graph of node activities is scheduled here (./dag-executor.ts); this code keeps the
- * run's state, mirrors it into search attributes and memo so runs can be listed and shown without a worker,
- * and turns cancellation and stage failures into a final status.
+ * Deterministic orchestration only: every stage, host turn and notification is an activity (all I/O lives
+ * there), and the Tasks stage's graph of node activities is scheduled here (./dag-executor.ts); this code keeps the run's state, mirrors it into search attributes and memo so runs can be listed
+ * and shown without a worker, and turns cancellation, rejection and stage failures into a final status.
  */
 import {
   ActivityCancellationType,
   ActivityFailure,
+  allHandlersFinished,
   ApplicationFailure,
+  CancellationScope,
+  condition,
   defineQuery,
+  defineSignal,
+  defineUpdate,
   isCancellation,
   proxyActivities,
   setHandler,
@@ -18,12 +25,32 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { RetryPolicy } from '@temporalio/common';
+import type { Activities } from '../activities';
 import type { StageActivities } from '../activities/stages';
+import type { Delivery } from '../activities/stages/delivery';
 import { DagExecutor } from './dag-executor';
+import { acquireRobotSlot, releaseRobotSlot } from './robot-slots';
 import { McRobotId, McStage, McStatus, McTrigger } from './search-attributes';
 import {
   addCalls,
+  ApprovalRecord,
+  BUDGET_EXCEEDED,
+  BudgetAllowance,
+  BudgetExceededDetails,
+  BudgetSettings,
+  DECISION_CHANNELS,
+  DecisionChannel,
+  DecisionInput,
+  DECISIONS,
   emptyUsage,
+  GATE_NAMES,
+  GateName,
+  GatePoint,
+  GateSettings,
+  HostState,
+  ModelCallRecord,
+  PendingGate,
   RunInput,
   RunMemo,
   RunState,
@@ -34,14 +61,33 @@ import {
   StageStatus,
 } from './types';
 
-/** Full run state: stages, outputs, tokens, cost, events. */
+/** Full run state: stages, outputs, tokens, cost, gate, approvals, host transcript, events. */
 export const runStateQuery = defineQuery<RunState>('runState');
+
+/**
+ * A decision at the gate the run waits at, fire-and-forget: what ops send from the Temporal Web UI or
+ * `temporal workflow signal --name decision`. A stale or malformed signal changes nothing (an event says why).
+ */
+export const decisionSignal = defineSignal<[DecisionInput]>('decision');
+
+/**
+ * The same decision as an update (what the API uses): the validator rejects a stale decision (`StaleDecision`: no
+ * gate, another gate, revision limit) or a malformed one (`InvalidDecision`) before anything changes; an accepted
+ * one answers with the state after the run acted on it. The same `decisionId` twice is applied once.
+ */
+export const decideUpdate = defineUpdate<RunState, [DecisionInput]>('decide');
+
+/** A person's answer to the Robot Host; answers with the state once the host has replied. */
+export const hostMessageUpdate = defineUpdate<RunState, [{ text: string; by?: string }]>('hostMessage');
+
+/** Confirms the task the Robot Host stated; answers with the state once the pipeline has started. */
+export const hostConfirmUpdate = defineUpdate<RunState, [{ by?: string }]>('hostConfirm');
 
 /**
  * Activity type name of each stage, as it shows in the Temporal Web UI and `temporal workflow show`. The Tasks
  * stage is `planDag` followed by one `runDagNode` / `validateDagNode` (or `runDesktopNode`) per node.
  */
-export const STAGE_ACTIVITY: Record<Exclude<StageName, 'tasks'>, keyof StageActivities> = {
+export const STAGE_ACTIVITY: Record<Exclude<StageName, 'tasks'>, Exclude<keyof StageActivities, 'deliverResult'>> = {
   inspiration: 'inspirationStage',
   goals: 'goalsStage',
   validation: 'validationStage',
@@ -49,6 +95,22 @@ export const STAGE_ACTIVITY: Record<Exclude<StageName, 'tasks'>, keyof StageActi
 };
 
 const MAX_EVENTS = 500;
+const DEFAULT_MAX_REVISIONS = 3;
+const DEFAULT_HOST_TURNS = 4;
+const MAX_TEXT = 10_000;
+
+/** A reviewer (or a timeout policy) rejected the run at a gate. */
+class RunRejected extends Error {
+  constructor(
+    readonly gate: GateName,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const invalidDecision = (message: string) => ApplicationFailure.create({ message, type: 'InvalidDecision', nonRetryable: true });
+const staleDecision = (message: string) => ApplicationFailure.create({ message, type: 'StaleDecision', nonRetryable: true });
 
 /**
  * Run a robot once.
@@ -56,11 +118,14 @@ const MAX_EVENTS = 500;
  * @example
  * await client.workflow.start(robotRunWorkflow, {
  *   taskQueue: 'mission-control', workflowId: `run-${uuid}`,
- *   args: [{ task: 'Summarise the news', robot: { id: 'adhoc', name: 'Ad hoc', role: 'Analyst', version: 0 }, trigger: 'api' }],
+ *   args: [{ task: 'Summarise the news', robot: { id: 'adhoc', name: 'Ad hoc', role: 'Analyst', version: 0 }, trigger: 'api',
+ *            approvals: { gates: [{ at: 'final', timeoutSeconds: 86400, onTimeout: 'escalate' }] } }],
  * });
  */
 export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
   const now = () => new Date().toISOString();
+  const caps: BudgetSettings = { ...input.budget };
+  const hasBudget = () => caps.maxTokens !== undefined || caps.maxCostUsd !== undefined;
   const state: RunState = {
     runId: workflowInfo().workflowId,
     task: input.task,
@@ -71,9 +136,18 @@ export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
     usage: emptyUsage(),
     offline: false,
     createdAt: input.requestedAt ?? now(),
+    context: input.context,
+    approvals: [],
+    budget: hasBudget() ? caps : undefined,
     events: [],
   };
-  setHandler(runStateQuery, () => state);
+  /** Set once the run has reached its final status: handlers waiting for the run to act stop waiting. */
+  let finished = false;
+  /** The decision taken at the current gate, until the run acts on it. */
+  let pending: (DecisionInput & { channel: DecisionChannel; key: string }) | undefined;
+  const visits: Partial<Record<GateName, number>> = {};
+  const revisionsAt: Partial<Record<GateName, number>> = {};
+  const maxRevisions = input.approvals?.maxRevisions ?? DEFAULT_MAX_REVISIONS;
 
   const event = (type: string, message: string, stage?: StageName) => {
     const seq = (state.events.at(-1)?.seq ?? 0) + 1;
@@ -96,6 +170,7 @@ export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
       offline: state.offline,
       error: state.error,
       interruptedStage: state.interruptedStage,
+      gate: state.gate ? { gate: state.gate.gate, since: state.gate.since, deadline: state.gate.deadline } : undefined,
     };
     upsertMemo({ run: memo });
   };
@@ -106,82 +181,554 @@ export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
     publish();
   };
 
+  // ---- Messages ---------------------------------------------------------------------------------------------
+
+  setHandler(runStateQuery, () => state);
+
+  /** Throws InvalidDecision / StaleDecision; 'duplicate' for a decisionId already applied. */
+  const checkDecision = (d: DecisionInput, channel: DecisionChannel): 'apply' | 'duplicate' => {
+    if (!d || typeof d !== 'object') throw invalidDecision('a decision must be an object');
+    if (!DECISIONS.includes(d.decision)) throw invalidDecision(`decision must be one of ${DECISIONS.join(', ')}`);
+    if (d.gate !== undefined && !GATE_NAMES.includes(d.gate)) throw invalidDecision(`gate must be one of ${GATE_NAMES.join(', ')}`);
+    if (!DECISION_CHANNELS.includes(channel) || channel === 'timeout') throw invalidDecision('channel must be api, signal or ui');
+    for (const [field, max] of [['feedback', MAX_TEXT], ['by', 200], ['decisionId', 200]] as const) {
+      const v = d[field];
+      if (v !== undefined && (typeof v !== 'string' || v.length > max)) throw invalidDecision(`${field} must be a string of at most ${max} characters`);
+    }
+    if (d.raiseBy !== undefined) {
+      const { tokens, costUsd } = d.raiseBy ?? {};
+      const ok = (n: unknown) => n === undefined || (typeof n === 'number' && Number.isFinite(n) && n >= 0);
+      if (typeof d.raiseBy !== 'object' || !ok(tokens) || !ok(costUsd)) throw invalidDecision('raiseBy must be { tokens?, costUsd? } with numbers ≥ 0');
+    }
+    if (d.decision === 'revise' && !d.feedback?.trim()) throw invalidDecision('revise needs feedback: what should change');
+    if (d.decisionId && state.approvals.some((a) => a.decisionId === d.decisionId)) return 'duplicate';
+    const g = state.gate;
+    if (!g || pending || finished) {
+      const last = d.gate ? [...state.approvals].reverse().find((a) => a.gate === d.gate) : undefined;
+      throw staleDecision(
+        last
+          ? `the ${d.gate} gate was already decided (${last.decision} by ${last.by} at ${last.at}); the run is ${state.status}`
+          : `the run is not waiting at ${d.gate ? `the ${d.gate} gate` : 'a gate'} (status ${state.status})`,
+      );
+    }
+    if (d.gate && d.gate !== g.gate) throw staleDecision(`the run waits at the ${g.gate} gate, not at ${d.gate}`);
+    if (d.decision === 'revise') {
+      if (g.gate === 'budget') throw invalidDecision('the budget gate takes approve (with raiseBy) or reject');
+      if (!g.revisable) throw invalidDecision(`nothing to revise before ${g.gate}`);
+      if (g.revisions >= g.maxRevisions) throw staleDecision(`the ${g.gate} gate has used its ${g.maxRevisions} revision(s): approve or reject`);
+    }
+    if (g.gate === 'budget' && d.decision === 'approve' && !((d.raiseBy?.tokens ?? 0) > 0 || (d.raiseBy?.costUsd ?? 0) > 0)) {
+      throw invalidDecision('approve at the budget gate needs raiseBy: { tokens?, costUsd? }');
+    }
+    return 'apply';
+  };
+
+  /** Record a decision for the current gate; the main loop acts on it. Returns the gate key, or undefined if a duplicate. */
+  const takeDecision = (d: DecisionInput, channel: DecisionChannel): string | undefined => {
+    if (checkDecision(d, channel) === 'duplicate') return undefined;
+    const g = state.gate as PendingGate;
+    const record: ApprovalRecord = {
+      gate: g.gate,
+      key: g.key,
+      decision: d.decision,
+      by: d.by?.trim() || (channel === 'signal' ? 'temporal signal' : 'unknown'),
+      channel,
+      at: now(),
+      feedback: d.feedback?.trim() || undefined,
+      decisionId: d.decisionId,
+      raiseBy: d.raiseBy,
+    };
+    state.approvals.push(record);
+    event(
+      `approval.${d.decision}`,
+      `${record.by} chose ${d.decision} at the ${g.gate} gate via ${channel}${record.feedback ? `: ${record.feedback}` : ''}`,
+      state.currentStage,
+    );
+    pending = { ...d, channel, key: g.key };
+    return g.key;
+  };
+
+  setHandler(decisionSignal, (d: DecisionInput) => {
+    try {
+      takeDecision(d, d?.channel && d.channel !== 'timeout' ? d.channel : 'signal');
+    } catch (err) {
+      // A signal has nobody to answer: say in the run why it changed nothing.
+      event('approval.ignored', `decision signal ignored: ${(err as Error).message}`, state.currentStage);
+    }
+  });
+
+  setHandler(
+    decideUpdate,
+    async (d: DecisionInput) => {
+      const key = takeDecision(d, d.channel ?? 'api');
+      if (key) await condition(() => state.gate?.key !== key || finished);
+      return state;
+    },
+    { validator: (d: DecisionInput) => void checkDecision(d, d?.channel ?? 'api') },
+  );
+
+  // ---- Activities -------------------------------------------------------------------------------------------
+
   const opts = input.options ?? {};
-  const activities = proxyActivities<StageActivities>({
+  const retry: RetryPolicy = {
+    initialInterval: opts.retryInitialIntervalMs ?? 1000,
+    backoffCoefficient: 2,
+    maximumInterval: '30s',
+    maximumAttempts: opts.stageMaxAttempts ?? 3,
+  };
+  const activities = proxyActivities<Activities>({
     startToCloseTimeout: `${opts.stageTimeoutSeconds ?? 600}s`,
     // Stages heartbeat every second; a worker that dies is noticed within this window.
     heartbeatTimeout: '10s',
     // The run is marked Cancelled at once; the activity learns through its heartbeat and aborts its model call.
     cancellationType: ActivityCancellationType.TRY_CANCEL,
-    retry: {
-      initialInterval: opts.retryInitialIntervalMs ?? 1000,
-      backoffCoefficient: 2,
-      maximumInterval: '30s',
-      maximumAttempts: opts.stageMaxAttempts ?? 3,
-    },
+    retry,
   });
+  const quick = proxyActivities<Activities>({ startToCloseTimeout: '30s', retry });
 
   // Registers the per-node updates (cancelNode, retryNode, approveNode) before the first await.
   const dag = new DagExecutor({ input, state, now, event: (type, message) => event(type, message, 'tasks'), publish, setStatus });
+
+  // ---- Budget -----------------------------------------------------------------------------------------------
+
+  let modelSteps = 0;
+  const spentTokens = () => state.usage.inputTokens + state.usage.outputTokens;
+  const allowance = (): BudgetAllowance | undefined =>
+    hasBudget()
+      ? {
+          remainingTokens: caps.maxTokens === undefined ? undefined : caps.maxTokens - spentTokens(),
+          remainingCostUsd: caps.maxCostUsd === undefined ? undefined : Math.round((caps.maxCostUsd - state.usage.costUsd) * 1e6) / 1e6,
+        }
+      : undefined;
+
+  const bill = (stage: StageState | undefined, calls: ModelCallRecord[]) => {
+    if (stage) {
+      stage.calls.push(...calls);
+      stage.usage = addCalls(stage.usage, calls);
+    }
+    state.usage = addCalls(state.usage, calls);
+    state.offline ||= calls.some((c) => c.offline);
+  };
+
+  /**
+   * Before a model-calling step: stop at the budget gate when the cap is spent or when the next step is expected
+   * to exceed it. The estimate is the average spend of the model-calling steps so far (0 before the first); the
+   * activity itself refuses the single request that would overspend (`needed`), which forces the gate.
+   */
+  const ensureBudget = async (stage: StageState | undefined, refused?: BudgetExceededDetails['needed']) => {
+    let force = refused !== undefined;
+    for (;;) {
+      const left = allowance();
+      if (!left) return;
+      const estimate = refused ?? {
+        tokens: modelSteps ? spentTokens() / modelSteps : 0,
+        costUsd: modelSteps ? state.usage.costUsd / modelSteps : 0,
+      };
+      const over =
+        force ||
+        (left.remainingTokens !== undefined && (left.remainingTokens <= 0 || estimate.tokens > left.remainingTokens)) ||
+        (left.remainingCostUsd !== undefined && (left.remainingCostUsd <= 0 || estimate.costUsd > left.remainingCostUsd));
+      if (!over) return;
+      const what = stage ? `${stage.name}` : 'the host';
+      const reason = refused
+        ? `the next model request of ${what} needs about ${refused.tokens} tokens / $${refused.costUsd}`
+        : `${what} is expected to need about ${Math.ceil(estimate.tokens)} tokens / $${estimate.costUsd.toFixed(6)}`;
+      event('budget.exceeded', `Budget: ${reason}; spent ${spentTokens()} tokens / $${state.usage.costUsd} of ${caps.maxTokens ?? '∞'} / $${caps.maxCostUsd ?? '∞'}`, stage?.name);
+      const needed = { tokens: Math.ceil(estimate.tokens), costUsd: Math.round(estimate.costUsd * 1e6) / 1e6 };
+      const d = await waitAtGate('budget', { budget: { spent: { ...state.usage }, caps: { ...caps }, stage: stage?.name, reason, needed } });
+      if (d.decision === 'reject') throw new RunRejected('budget', d.feedback || `budget not raised: ${reason}`);
+      if (caps.maxTokens !== undefined) caps.maxTokens += d.raiseBy?.tokens ?? 0;
+      if (caps.maxCostUsd !== undefined) caps.maxCostUsd = Math.round((caps.maxCostUsd + (d.raiseBy?.costUsd ?? 0)) * 1e6) / 1e6;
+      event('budget.raised', `Budget raised to ${caps.maxTokens ?? '∞'} tokens / $${caps.maxCostUsd ?? '∞'}`, stage?.name);
+      setStatus(state.host && state.host.status !== 'confirmed' ? 'Pending' : 'Running', 'Budget raised');
+      force = false;
+      refused = undefined;
+    }
+  };
+
+  /** One model-calling activity under the budget: gate before it, and again whenever it refuses a request. */
+  const withBudget = async <T extends { calls: ModelCallRecord[] }>(
+    stage: StageState | undefined,
+    call: (budget: BudgetAllowance | undefined, resumeFrom: unknown) => Promise<T>,
+  ): Promise<T> => {
+    let refused: BudgetExceededDetails['needed'] | undefined;
+    let resumeFrom: unknown;
+    for (;;) {
+      await ensureBudget(stage, refused);
+      try {
+        const result = await call(allowance(), resumeFrom);
+        modelSteps++;
+        return result;
+      } catch (err) {
+        const cause = err instanceof ActivityFailure ? err.cause : undefined;
+        if (!(cause instanceof ApplicationFailure) || cause.type !== BUDGET_EXCEEDED) throw err;
+        const details = (cause.details?.[0] ?? {}) as BudgetExceededDetails;
+        bill(stage, details.calls ?? []);
+        refused = details.needed ?? { tokens: 1, costUsd: 0 };
+        resumeFrom = details.checkpoint;
+      }
+    }
+  };
+
+  // ---- Gates ------------------------------------------------------------------------------------------------
+
+  const inHost = () => state.host !== undefined && state.host.status !== 'confirmed';
+  const iso = (ms: number) => new Date(Date.now() + ms).toISOString();
+
+  /** Decide for nobody: a timeout policy. */
+  const decideOnTimeout = (decision: 'approve' | 'reject', why: string) => {
+    const g = state.gate as PendingGate;
+    state.approvals.push({ gate: g.gate, key: g.key, decision, by: 'system', channel: 'timeout', at: now(), feedback: why });
+    event('gate.timeout', `The ${g.gate} gate timed out (${why}): ${decision}`, state.currentStage);
+    pending = { decision, feedback: why, channel: 'timeout', key: g.key };
+  };
+
+  const escalate = async (g: PendingGate, settings: GateSettings) => {
+    const contact = input.approvals?.escalateTo;
+    g.escalated = true;
+    if (!contact) {
+      event('gate.escalated', `The ${g.gate} gate reached its deadline; no "reports to" contact is configured`, state.currentStage);
+      return;
+    }
+    try {
+      await quick.notify({
+        url: contact.webhookUrl,
+        idempotencyKey: `${state.runId}:${g.key}:escalation`,
+        payload: {
+          type: 'approval.escalated',
+          runId: state.runId,
+          robot: state.robot,
+          task: state.task.slice(0, 2000),
+          gate: g.gate,
+          waitingSince: g.since,
+          timeoutSeconds: settings.timeoutSeconds,
+          nextDeadline: g.deadline,
+          to: contact.name,
+          decide: { api: `POST /api/runs/${state.runId}/approvals`, signal: 'decision' },
+        },
+      });
+      event('gate.escalated', `No decision at the ${g.gate} gate in time: ${contact.name ?? contact.webhookUrl} notified`, state.currentStage);
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      event('gate.escalation_failed', `Could not notify ${contact.name ?? 'the contact'}: ${(err as Error).message}`, state.currentStage);
+    }
+  };
+
+  /** Wait at a gate until a decision (or the timeout policy) settles it. Status is Review meanwhile. */
+  const waitAtGate = async (
+    gate: GateName,
+    opts: { settings?: GateSettings; revisable?: StageName; budget?: PendingGate['budget'] },
+  ): Promise<DecisionInput & { channel: DecisionChannel }> => {
+    visits[gate] = (visits[gate] ?? 0) + 1;
+    const timeoutMs = opts.settings?.timeoutSeconds !== undefined ? opts.settings.timeoutSeconds * 1000 : undefined;
+    const subject: PendingGate['subject'] = {};
+    for (const s of state.stages) if (s.output !== undefined) subject[s.name] = s.output;
+    const g: PendingGate = {
+      key: `${gate}#${visits[gate]}`,
+      gate,
+      revisable: opts.revisable,
+      subject,
+      since: now(),
+      deadline: timeoutMs !== undefined ? iso(timeoutMs) : undefined,
+      onTimeout: timeoutMs !== undefined ? (opts.settings?.onTimeout ?? 'reject') : undefined,
+      escalated: false,
+      revisions: revisionsAt[gate] ?? 0,
+      maxRevisions: gate === 'budget' ? 0 : maxRevisions,
+      budget: opts.budget,
+    };
+    pending = undefined;
+    state.gate = g;
+    event('gate.waiting', `Waiting at the ${gate} gate${g.deadline ? ` until ${g.deadline}` : ''}`, state.currentStage);
+    setStatus('Review', `Review: ${gate} gate`);
+
+    const decided = () => pending !== undefined && pending.key === g.key;
+    // Read through a function: TypeScript cannot see the handlers assign `pending` while we await.
+    const taken = () => pending;
+    if (timeoutMs === undefined) {
+      await condition(decided);
+    } else if (!(await condition(decided, timeoutMs))) {
+      const settings = opts.settings as GateSettings;
+      const policy = settings.onTimeout ?? 'reject';
+      if (policy === 'escalate') {
+        const secondMs = (settings.escalationTimeoutSeconds ?? settings.timeoutSeconds ?? 0) * 1000;
+        g.deadline = iso(secondMs);
+        await escalate(g, settings);
+        publish();
+        if (!(await condition(decided, secondMs)) && !decided()) {
+          decideOnTimeout('reject', `no decision within ${settings.timeoutSeconds}s nor ${secondMs / 1000}s after escalation`);
+        }
+      } else {
+        decideOnTimeout(policy, `no decision within ${settings.timeoutSeconds}s`);
+      }
+    }
+    const d = taken() as DecisionInput & { channel: DecisionChannel };
+    pending = undefined;
+    state.gate = undefined;
+    if (d.decision === 'revise') revisionsAt[gate] = (revisionsAt[gate] ?? 0) + 1;
+    return d;
+  };
+
+  // ---- Pipeline ---------------------------------------------------------------------------------------------
+
+  const context: Partial<Record<StageName, unknown>> = {};
+  const feedback: Partial<Record<StageName, string[]>> = {};
+  const approvedGates = new Set<GatePoint>();
+  let task = input.task;
+  let current: StageState | undefined;
+
+  /** At a configured gate point: undefined to go on, or the stage a `revise` sends the run back to. */
+  const atGate = async (point: GatePoint): Promise<StageName | undefined> => {
+    const settings = input.approvals?.gates?.find((g) => g.at === point);
+    if (!settings || approvedGates.has(point)) return undefined;
+    const index = point === 'final' ? STAGES.length : STAGES.indexOf(point);
+    const revisable = index > 0 ? STAGES[index - 1] : undefined;
+    const d = await waitAtGate(point, { settings, revisable });
+    if (d.decision === 'reject') throw new RunRejected(point, d.feedback || `rejected at the ${point} gate`);
+    setStatus('Running', d.decision === 'approve' ? `Approved at the ${point} gate` : `Sent back to ${revisable} with feedback`);
+    if (d.decision === 'approve') {
+      approvedGates.add(point);
+      return undefined;
+    }
+    (feedback[revisable as StageName] ??= []).push(d.feedback as string);
+    return revisable;
+  };
+
+  const runStage = async (stage: StageState) => {
+    current = stage;
+    state.currentStage = stage.name;
+    if (stage.status === 'done' || stage.output !== undefined) stage.revisions = (stage.revisions ?? 0) + 1;
+    stage.status = 'running';
+    stage.startedAt = now();
+    event('stage.started', `${stage.name} started${stage.revisions ? ` (revision ${stage.revisions})` : ''}`, stage.name);
+    publish();
+    const started = Date.now();
+    if (stage.name === 'tasks') {
+      // The task graph: nodes run as their dependencies finish; it bills its calls into the run as they happen.
+      await ensureBudget(stage);
+      const goals = (context.goals as { goals: { id: string; title: string; deliverable: string }[] }).goals;
+      const graph = await dag.run(goals, { task, feedback: feedback.tasks });
+      modelSteps++;
+      context.tasks = graph.output;
+      stage.output = graph.output;
+      stage.summary = graph.summary;
+      stage.calls.push(...graph.calls);
+      stage.usage = addCalls(stage.usage, graph.calls);
+      state.offline ||= graph.calls.some((c) => c.offline);
+      stage.durationMs = Date.now() - started;
+      stage.status = 'done';
+      stage.finishedAt = now();
+      event('stage.completed', `tasks done: ${graph.summary}`, stage.name);
+      current = undefined;
+      return;
+    }
+    const result = await withBudget(stage, (budget, resumeFrom) =>
+      activities[STAGE_ACTIVITY[stage.name as Exclude<StageName, 'tasks'>]]({
+        runId: state.runId,
+        stage: stage.name,
+        task,
+        robot: input.robot,
+        context,
+        runContext: input.context,
+        feedback: feedback[stage.name],
+        budget,
+        resumeFrom,
+      }),
+    );
+    context[stage.name] = result.output;
+    stage.output = result.output;
+    stage.summary = result.summary;
+    bill(stage, result.calls);
+    stage.durationMs = Date.now() - started;
+    if (stage.name === 'delivery') {
+      // Done only once it has taken effect (after the final gate, if any).
+      event('stage.formatted', `delivery formatted: ${result.summary}`, stage.name);
+      return;
+    }
+    stage.status = 'done';
+    stage.finishedAt = now();
+    event('stage.completed', `${stage.name} done: ${result.summary}`, stage.name);
+    current = undefined;
+  };
+
+  /** Robot Host: clarify the task with the person until they confirm it. */
+  let hostReplies = 0;
+  let confirmed = false;
+  const inbox: string[] = [];
+
+  setHandler(
+    hostMessageUpdate,
+    async (m: { text: string; by?: string }) => {
+      const host = state.host as NonNullable<RunState['host']>;
+      host.transcript.push({ role: 'person', text: m.text.trim(), at: now() });
+      event('host.answer', `${m.by?.trim() || 'person'}: ${m.text.trim().slice(0, 200)}`);
+      inbox.push(m.text.trim());
+      const seen = hostReplies;
+      await condition(() => hostReplies > seen || finished);
+      return state;
+    },
+    {
+      validator: (m) => {
+        if (!m || typeof m.text !== 'string' || !m.text.trim() || m.text.length > MAX_TEXT) {
+          throw invalidDecision(`text must be a non-empty string of at most ${MAX_TEXT} characters`);
+        }
+        if (!inHost() || finished || state.host?.status === 'thinking') {
+          throw staleDecision(state.host?.status === 'thinking' ? 'the host is still thinking' : 'the run has no host conversation going on');
+        }
+      },
+    },
+  );
+
+  setHandler(
+    hostConfirmUpdate,
+    async (c: { by?: string }) => {
+      confirmed = true;
+      event('host.confirm', `${c?.by?.trim() || 'person'} confirmed the task`);
+      await condition(() => state.host?.status === 'confirmed' || finished);
+      return state;
+    },
+    {
+      validator: (_c: { by?: string }) => {
+        if (!inHost() || finished || state.host?.status !== 'confirming' || confirmed) {
+          throw staleDecision(
+            state.host?.status === 'confirmed'
+              ? 'the task was already confirmed'
+              : state.host
+                ? 'the host has not stated a task to confirm yet'
+                : 'the run has no host conversation',
+          );
+        }
+      },
+    },
+  );
+
+  const converse = async () => {
+    const host: HostState = { status: 'thinking', transcript: [], turns: 0 };
+    state.host = host;
+    event('host.started', 'The Robot Host is clarifying the task');
+    publish();
+    const maxTurns = input.host?.maxTurns ?? DEFAULT_HOST_TURNS;
+    for (;;) {
+      host.status = 'thinking';
+      const { turn, calls } = await withBudget(undefined, (budget) =>
+        activities.hostTurn({
+          runId: state.runId,
+          task: input.task,
+          robot: input.robot,
+          transcript: host.transcript,
+          mustSettle: host.turns + 1 >= maxTurns,
+          budget,
+        }),
+      );
+      bill(undefined, calls);
+      host.turns++;
+      if (!turn.satisfied) {
+        const question = (turn.questions ?? []).join('\n');
+        host.transcript.push({ role: 'host', text: question, at: now() });
+        host.status = 'asking';
+        event('host.question', question.slice(0, 300));
+      } else {
+        host.confirmedTask = turn.confirmedTask ?? input.task;
+        host.transcript.push({ role: 'host', text: `This is the task as I understand it:\n${host.confirmedTask}\nConfirm to start.`, at: now() });
+        host.status = 'confirming';
+        event('host.stated', `Task stated for confirmation: ${host.confirmedTask.slice(0, 300)}`);
+      }
+      hostReplies++;
+      publish();
+      await condition(() => inbox.length > 0 || (host.status === 'confirming' && confirmed));
+      if (host.status === 'confirming' && confirmed) break;
+      inbox.splice(0); // the answers are in the transcript the next turn reads
+    }
+    host.status = 'confirmed';
+    task = host.confirmedTask ?? input.task;
+    event('host.confirmed', `Task confirmed: ${task.slice(0, 300)}`);
+  };
 
   upsertSearchAttributes([
     { key: McRobotId, value: input.robot.id },
     { key: McTrigger, value: input.trigger },
   ]);
-  state.startedAt = now();
-  setStatus('Running', `Run started by ${input.trigger}`);
 
-  const context: Partial<Record<StageName, unknown>> = {};
-  let current: StageState | undefined;
+  const finish = async () => {
+    finished = true;
+    // Let update handlers answer their callers before the run closes.
+    await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
+  };
+
+  let holdsSlot = false;
   try {
-    for (const stage of state.stages) {
-      current = stage;
-      state.currentStage = stage.name;
-      stage.status = 'running';
-      stage.startedAt = now();
-      event('stage.started', `${stage.name} started`, stage.name);
-      publish();
-
-      const started = Date.now();
-      const result =
-        stage.name === 'tasks'
-          ? await dag.run((context.goals as { goals: { id: string; title: string; deliverable: string }[] }).goals)
-          : await activities[STAGE_ACTIVITY[stage.name]]({
-              runId: state.runId,
-              stage: stage.name,
-              task: input.task,
-              robot: input.robot,
-              context,
-            });
-      context[stage.name] = result.output;
-      stage.output = result.output;
-      stage.summary = result.summary;
-      stage.calls = result.calls;
-      stage.usage = addCalls(emptyUsage(), result.calls);
-      // The task graph bills its calls into the run's usage as they happen.
-      if (stage.name !== 'tasks') state.usage = addCalls(state.usage, result.calls);
-      state.offline ||= result.calls.some((c) => c.offline);
-      stage.status = 'done';
-      stage.finishedAt = now();
-      stage.durationMs = Date.now() - started;
-      event('stage.completed', `${stage.name} done: ${result.summary}`, stage.name);
+    // Schedules never have anyone to talk to: the host is for manually assigned tasks.
+    if (input.host?.enabled && input.trigger !== 'schedule') {
+      await converse();
     }
-    state.result = context.delivery;
+    if (input.concurrencyLimit) {
+      // Stays Pending until the robot's semaphore grants a slot (taken after the host conversation, so a person
+      // typing holds no slot); a cancel while waiting withdraws the request.
+      holdsSlot = true;
+      event('run.waiting', `Waiting for a concurrency slot (limit ${input.concurrencyLimit})`);
+      publish();
+      await acquireRobotSlot(input.robot.id, input.concurrencyLimit);
+      event('run.slot', 'Concurrency slot granted');
+    }
+    state.startedAt = now();
+    setStatus('Running', `Run started by ${input.trigger}`);
+
+    let i = 0;
+    while (i <= STAGES.length) {
+      if (i === STAGES.length) {
+        const back = await atGate('final');
+        if (back) {
+          i = STAGES.indexOf(back);
+          continue;
+        }
+        break;
+      }
+      const back = await atGate(STAGES[i]);
+      if (back) {
+        i = STAGES.indexOf(back);
+        continue;
+      }
+      await runStage(state.stages[i]);
+      i++;
+    }
+
+    const deliveryStage = state.stages[STAGES.length - 1];
+    current = deliveryStage;
+    state.currentStage = 'delivery';
+    const delivered = await quick.deliverResult(context.delivery as Delivery);
+    deliveryStage.output = delivered;
+    deliveryStage.status = 'done';
+    deliveryStage.finishedAt = now();
+    event('stage.completed', `delivery done: ${delivered.destinations.map((d) => `${d.type} ${d.status}`).join(', ')}`, 'delivery');
+    current = undefined;
+    state.result = delivered;
     state.finishedAt = now();
     setStatus('Done', 'Run completed');
+    await finish();
     return state;
   } catch (err) {
     state.finishedAt = now();
-    if (current) {
+    const gate = state.gate;
+    state.gate = undefined;
+    if (current && current.status === 'running') {
       current.finishedAt = now();
       current.durationMs = Date.parse(current.finishedAt) - Date.parse(current.startedAt ?? current.finishedAt);
     }
     for (const s of state.stages) if (s.status === 'pending') s.status = 'skipped';
     if (isCancellation(err)) {
-      if (current) current.status = 'cancelled';
-      state.interruptedStage = current?.name;
-      setStatus('Cancelled', `Run cancelled during ${current?.name ?? 'start'}`);
+      if (current?.status === 'running') current.status = 'cancelled';
+      state.interruptedStage = current?.status === 'cancelled' ? current.name : undefined;
+      const where = gate ? `at the ${gate.gate} gate` : inHost() ? 'during the host conversation' : `during ${current?.name ?? 'start'}`;
+      setStatus('Cancelled', `Run cancelled ${where}`);
+      await finish();
       throw err;
+    }
+    if (err instanceof RunRejected) {
+      if (current?.status === 'running') current.status = 'failed';
+      state.error = { stage: err.gate === 'final' || err.gate === 'budget' ? current?.name : err.gate, type: 'Rejected', message: err.message };
+      event('gate.rejected', `Rejected at the ${err.gate} gate: ${err.message}`, state.currentStage);
+      setStatus('Failed', `Run rejected at the ${err.gate} gate: ${err.message}`);
+      await finish();
+      throw ApplicationFailure.create({ message: `Rejected at the ${err.gate} gate: ${err.message}`, type: 'Rejected', nonRetryable: true });
     }
     const cause = err instanceof ActivityFailure && err.cause ? err.cause : (err as Error);
     const type = cause instanceof ApplicationFailure ? (cause.type ?? undefined) : cause.name;
@@ -191,11 +738,14 @@ export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
     }
     state.error = { stage: current?.name, type, message: cause.message };
     setStatus('Failed', `Run failed in ${current?.name ?? 'start'}: ${cause.message}`);
+    await finish();
     throw ApplicationFailure.create({
       message: `Stage ${current?.name ?? 'unknown'} failed: ${cause.message}`,
       type: 'StageFailed',
       nonRetryable: true,
       cause: err as Error,
     });
+  } finally {
+    if (holdsSlot) await CancellationScope.nonCancellable(() => releaseRobotSlot(input.robot.id));
   }
 }

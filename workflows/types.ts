@@ -81,22 +81,36 @@ export interface RunOptions {
 
 /** Where an approval gate stands: before a stage, or `final` (after Delivery is formatted, before it takes effect). */
 export type GatePoint = StageName | 'final';
+export const GATE_POINTS: readonly GatePoint[] = [...STAGES, 'final'];
+
+/** Every gate a run can wait at: the configured points, and `budget` (opened when the next step would overspend). */
+export type GateName = GatePoint | 'budget';
+export const GATE_NAMES: readonly GateName[] = [...GATE_POINTS, 'budget'];
 
 /** One approval gate (human review). Defaults live in the workflow. */
 export interface GateSettings {
   at: GatePoint;
   /** Deadline of the decision in seconds (default: none, waits until decided or cancelled). */
   timeoutSeconds?: number;
-  /** What happens at the deadline. */
+  /** What happens at the deadline (default `reject`). */
   onTimeout?: 'reject' | 'approve' | 'escalate';
-  /** With `escalate`: the second deadline after the escalation notice; then the gate rejects. */
+  /** With `escalate`: the second deadline after the escalation notice (default: timeoutSeconds); then the gate rejects. */
   escalationTimeoutSeconds?: number;
+}
+
+/** Who hears about a gate nobody decided in time: the robot's "reports to" contact. */
+export interface EscalationContact {
+  name?: string;
+  /** http(s) URL that receives a JSON POST (a chat webhook, a pager, an email relay). */
+  webhookUrl: string;
 }
 
 export interface ApprovalSettings {
   gates: GateSettings[];
-  /** How many times a reviewer may send a stage back with feedback (default 3). */
+  /** How many times a reviewer may send work back with feedback, per gate (default 3). */
   maxRevisions?: number;
+  /** Contact notified when a gate with `onTimeout: 'escalate'` reaches its deadline. */
+  escalateTo?: EscalationContact;
 }
 
 /** Spending caps of a run. The workflow stops at a budget gate before a call that would exceed them. */
@@ -105,9 +119,117 @@ export interface BudgetSettings {
   maxCostUsd?: number;
 }
 
+/** What is left of a budget, handed to a model-calling activity so that it can refuse an overspending call. */
+export interface BudgetAllowance {
+  remainingTokens?: number;
+  remainingCostUsd?: number;
+}
+
+/** Failure type of a model call refused by the budget (see activities/models/budget.ts). */
+export const BUDGET_EXCEEDED = 'BudgetExceeded';
+
+/** Details of a BudgetExceeded failure: the calls already billed, the stage's progress, what the refused call needed. */
+export interface BudgetExceededDetails {
+  calls: ModelCallRecord[];
+  checkpoint?: unknown;
+  needed: { tokens: number; costUsd: number };
+  remaining: BudgetAllowance;
+}
+
+export const DECISIONS = ['approve', 'reject', 'revise'] as const;
+export type Decision = (typeof DECISIONS)[number];
+export const DECISION_CHANNELS = ['api', 'signal', 'timeout', 'ui'] as const;
+export type DecisionChannel = (typeof DECISION_CHANNELS)[number];
+
+/**
+ * A decision at a gate, as the `decision` signal and the `decide` update carry it.
+ * `gate` names the gate the sender saw (omitted: whatever gate the run waits at). `decisionId` makes a retried
+ * decision harmless: the same id twice is applied once.
+ */
+export interface DecisionInput {
+  decision: Decision;
+  gate?: GateName;
+  /** Required with `revise`: what to change. With `reject`: the reason. */
+  feedback?: string;
+  /** Who decided (free text: a user name, an email, "ops"). */
+  by?: string;
+  channel?: DecisionChannel;
+  decisionId?: string;
+  /** At the budget gate, `approve` raises the caps by these amounts. */
+  raiseBy?: { tokens?: number; costUsd?: number };
+}
+
+/** The gate a run is waiting at. */
+export interface PendingGate {
+  /** Unique per visit (`delivery#2` is the second time the run waits before Delivery). */
+  key: string;
+  gate: GateName;
+  /** The stage a `revise` sends back (the one before the gate); absent when there is nothing to revise. */
+  revisable?: StageName;
+  /** What is to be approved: the outputs so far (brief, goals, tasks, validation report, formatted delivery). */
+  subject: Partial<Record<StageName, unknown>>;
+  since: string;
+  /** When the gate times out (absent: no deadline). */
+  deadline?: string;
+  onTimeout?: 'reject' | 'approve' | 'escalate';
+  escalated?: boolean;
+  /** Revisions used at this gate so far, and the limit. */
+  revisions: number;
+  maxRevisions: number;
+  /** At the budget gate: what was spent, the caps, and what the next step needs. */
+  budget?: { spent: Usage; caps: BudgetSettings; stage?: StageName; reason: string; needed: { tokens: number; costUsd: number } };
+}
+
+/** A decision as recorded in the run state: who, when, through which channel, what they said. */
+export interface ApprovalRecord {
+  gate: GateName;
+  key: string;
+  decision: Decision;
+  by: string;
+  channel: DecisionChannel;
+  at: string;
+  feedback?: string;
+  decisionId?: string;
+  raiseBy?: { tokens?: number; costUsd?: number };
+}
+
 /** Robot Host: a clarifying conversation before the pipeline starts (manual runs only). */
 export interface HostSettings {
   enabled: boolean;
+  /** Host turns before the host must settle on a task (default 4). */
+  maxTurns?: number;
+}
+
+export interface HostMessage {
+  role: 'host' | 'person';
+  text: string;
+  at: string;
+}
+
+/** The Robot Host conversation of a run, in state. */
+export interface HostState {
+  /** asking: waits for an answer; confirming: states the task and waits for confirm; confirmed: pipeline started. */
+  status: 'thinking' | 'asking' | 'confirming' | 'confirmed';
+  transcript: HostMessage[];
+  confirmedTask?: string;
+  turns: number;
+}
+
+/** What the host model answers each turn. */
+export interface HostTurn {
+  questions?: string[];
+  confirmedTask?: string;
+  satisfied: boolean;
+}
+
+export interface HostTurnInput {
+  runId: string;
+  task: string;
+  robot: RobotSnapshot;
+  transcript: HostMessage[];
+  /** The last allowed turn: the host must settle. */
+  mustSettle: boolean;
+  budget?: BudgetAllowance;
 }
 
 export interface RunInput {
@@ -127,6 +249,11 @@ export interface RunInput {
   host?: HostSettings;
   /** Extra context for the run, e.g. a webhook payload. */
   context?: Record<string, unknown>;
+  /**
+   * Most runs of this robot at once (the robot's concurrency limit). When set, the run waits as Pending for a slot
+   * from the robot's semaphore workflow (workflows/robot-slots.ts) before its first stage.
+   */
+  concurrencyLimit?: number;
 }
 
 /** One model call as billed: what every stage reports for each request it made. */
@@ -161,6 +288,8 @@ export interface StageState {
   usage: Usage;
   calls: ModelCallRecord[];
   error?: string;
+  /** Times a reviewer sent this stage back with feedback. */
+  revisions?: number;
 }
 
 export interface RunEvent {
@@ -198,6 +327,16 @@ export interface RunState {
   result?: unknown;
   /** The Tasks stage's graph: nodes with status, timings, model, usage; rolling summary; result. */
   dag?: DagState;
+  /** The run's extra context as given at start (e.g. the webhook payload). */
+  context?: Record<string, unknown>;
+  /** The gate the run waits at (status Review). */
+  gate?: PendingGate;
+  /** Every decision taken, in order. */
+  approvals: ApprovalRecord[];
+  /** Caps in force (raised at budget gates). */
+  budget?: BudgetSettings;
+  /** Robot Host conversation, when the run has one. */
+  host?: HostState;
   events: RunEvent[];
 }
 
@@ -209,6 +348,14 @@ export interface StageInput {
   robot: RobotSnapshot;
   /** Outputs of the stages that ran before this one. */
   context: Partial<Record<StageName, unknown>>;
+  /** The run's extra context (RunInput.context), e.g. a webhook payload. */
+  runContext?: Record<string, unknown>;
+  /** Reviewer feedback on earlier versions of this stage's output (revise decisions), oldest first. */
+  feedback?: string[];
+  /** What is left of the run's budget; the activity refuses a model call that would exceed it. */
+  budget?: BudgetAllowance;
+  /** Progress of an earlier invocation stopped by the budget (its calls are already billed). */
+  resumeFrom?: unknown;
 }
 
 /** What every stage activity returns. */
@@ -230,6 +377,8 @@ export interface RunMemo {
   offline: boolean;
   error?: RunError;
   interruptedStage?: StageName;
+  /** The gate the run waits at, for the board. */
+  gate?: { gate: GateName; since: string; deadline?: string };
 }
 
 export const emptyUsage = (): Usage => ({ calls: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 });

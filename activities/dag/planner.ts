@@ -12,7 +12,7 @@ import { checkGraph, DagNodeSpec, MODEL_HINTS, NODE_KINDS, PlannedNode } from '.
 import { DEFAULT_ROBOT_TOOLS, ModelCallRecord, RobotSnapshot } from '../../workflows/types';
 import type { ModelRouter } from '../models/router';
 import { generateStructured } from '../models/structured';
-import { robotPreamble } from '../stages/context';
+import { feedbackSection, robotPreamble } from '../stages/context';
 import { getTool, TOOLS } from '../tools';
 
 const NodeId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/, 'ids are 1-64 letters, digits, _ . : -');
@@ -101,6 +101,8 @@ export interface PlanRequest {
   /** A caller-supplied graph: checked, not planned. */
   supplied?: DagNodeSpec[];
   desktopQueue?: string;
+  /** Reviewer feedback on an earlier version of the Tasks stage (a revise decision at a gate), oldest first. */
+  feedback?: string[];
 }
 
 export interface PlanResult {
@@ -168,7 +170,7 @@ export async function planDag(
         tools.length ? `Tools this robot may use:\n${tools.join('\n')}` : 'This robot may use no tools.',
         'Answer as JSON: {"nodes": [{"id", "title", "instructions", "kind", "dependsOn": [ids], "expectedOutput", "modelHint"?: "large"|"fast"|"vision", "tool"?, "args"?, "worker"?}]}.',
       ].join('\n'),
-      user: `Task: ${req.task}\nGoals:\n${req.goals.map((g) => `- ${g.id}: ${g.title} → ${g.deliverable}`).join('\n')}`,
+      user: `Task: ${req.task}\nGoals:\n${req.goals.map((g) => `- ${g.id}: ${g.title} → ${g.deliverable}`).join('\n')}${feedbackSection(req.feedback)}`,
       signal: deps.signal,
       maxRepairs: deps.maxRepairs,
       offline: () => offlinePlan(req.goals),

@@ -19,6 +19,14 @@ const PRICES: Record<string, { input: number; output: number }> = {
   offline: { input: 0, output: 0 },
 };
 
+/** Price per million tokens of a model (longest matching prefix), undefined when unknown. */
+export function priceOf(model: string): { input: number; output: number } | undefined {
+  const key = Object.keys(PRICES)
+    .filter((prefix) => model.startsWith(prefix))
+    .sort((a, b) => b.length - a.length)[0];
+  return key ? PRICES[key] : undefined;
+}
+
 /** Cost in USD of one call, rounded to a millionth of a dollar; `priced` is false for unknown models. */
 export function costOf(model: string, inputTokens: number, outputTokens: number): { costUsd: number; priced: boolean } {
   const key = Object.keys(PRICES)

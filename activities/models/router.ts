@@ -30,7 +30,7 @@ export const ROUTING_TABLE: Record<WorkKind, { tier: Tier; temperature: number; 
 
 const DEFAULT_MODELS: Record<string, Record<Tier, string>> = {
   openai: { large: 'gpt-4.1', fast: 'gpt-4.1-mini', vision: 'gpt-4.1' },
-  anthropic: { large: 'claude-sonnet-4-5', fast: 'claude-haiku-4-5', vision: 'claude-sonnet-4-5' },
+  anthropic: { large: 'claude-sonnet-4-6', fast: 'claude-haiku-4-5', vision: 'claude-sonnet-4-6' },
   'openai-compatible': { large: 'llama3.1', fast: 'llama3.1', vision: 'llama3.2-vision' },
   offline: { large: OFFLINE_MODEL, fast: OFFLINE_MODEL, vision: OFFLINE_MODEL },
 };

@@ -22,3 +22,12 @@ export function headline(text: string, words = 12): string {
   const parts = text.replace(/\s+/g, ' ').trim().split(' ');
   return parts.slice(0, words).join(' ') + (parts.length > words ? '…' : '');
 }
+
+/**
+ * Reviewer feedback (from `revise` decisions) as a prompt section, or '' when there is none. Every stage appends it
+ * to its user prompt, so a revised stage sees what the reviewer asked for.
+ */
+export function feedbackSection(feedback: string[] | undefined): string {
+  if (!feedback?.length) return '';
+  return `\n\nReviewer feedback on the previous version (address every point):\n${feedback.map((f, i) => `${i + 1}. ${f}`).join('\n')}`;
+}

@@ -1,16 +1,20 @@
-/** Delivery: format the result. Destinations beyond the run itself arrive with robot definitions. */
+/**
+ * Delivery, in two steps so that the `final` approval gate can sit between them: `delivery` formats the result
+ * (a model call; its destinations are still `pending`), `deliverResult` makes it take effect. Destinations beyond
+ * the run itself arrive with robot definitions.
+ */
 import type { StageInput, StageResult } from '../../workflows/types';
 import { generateText } from '../models/structured';
 import type { Goals } from './goals';
 import type { Brief } from './inspiration';
 import type { TasksOutput } from './tasks';
 import type { ValidationReport } from './validation';
-import { robotPreamble, StageContext } from './context';
+import { feedbackSection, robotPreamble, StageContext } from './context';
 
 export interface Delivery {
   format: 'markdown';
   content: string;
-  destinations: { type: string; status: 'delivered' | 'failed'; detail?: string }[];
+  destinations: { type: string; status: 'pending' | 'delivered' | 'failed'; detail?: string }[];
 }
 
 export async function delivery(ctx: StageContext, input: StageInput): Promise<StageResult<Delivery>> {
@@ -31,17 +35,26 @@ export async function delivery(ctx: StageContext, input: StageInput): Promise<St
       ...tasks.map((t) => `### ${t.title}\n${t.result}`),
       '',
       `_Validation: ${report.summary}_`,
+      ...(input.feedback?.length ? ['', `_Revised after review: ${input.feedback.join(' ')}_`] : []),
     ].join('\n');
   const { value, calls } = await generateText(ctx.router, {
     kind: 'format',
     system: `${robotPreamble(input.robot)}\nFormat the final deliverable as a clear Markdown report.`,
-    user: `Task: ${input.task}\nBrief: ${brief.brief}\nResults:\n${tasks.map((t) => `- ${t.title}: ${t.result}`).join('\n')}\nValidation: ${report.summary}`,
+    user: `Task: ${input.task}\nBrief: ${brief.brief}\nResults:\n${tasks.map((t) => `- ${t.title}: ${t.result}`).join('\n')}\nValidation: ${report.summary}${feedbackSection(input.feedback)}`,
     signal: ctx.signal,
     offlineAnswer: offlineReport,
   });
   return {
-    output: { format: 'markdown', content: value, destinations: [{ type: 'run', status: 'delivered' }] },
-    summary: `Report of ${value.length} characters delivered`,
+    output: { format: 'markdown', content: value, destinations: [{ type: 'run', status: 'pending' }] },
+    summary: `Report of ${value.length} characters formatted`,
     calls,
+  };
+}
+
+/** Make a formatted delivery take effect at each destination. Idempotent: delivering twice changes nothing. */
+export async function deliverResult(formatted: Delivery): Promise<Delivery> {
+  return {
+    ...formatted,
+    destinations: formatted.destinations.map((d) => (d.type === 'run' ? { ...d, status: 'delivered' as const } : d)),
   };
 }

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { StageInput, StageResult } from '../../workflows/types';
 import { generateStructured } from '../models/structured';
 import type { Brief } from './inspiration';
-import { robotPreamble, StageContext } from './context';
+import { feedbackSection, robotPreamble, StageContext } from './context';
 
 export const Goals = z.object({
   goals: z
@@ -19,7 +19,7 @@ export async function goals(ctx: StageContext, input: StageInput): Promise<Stage
     kind: 'plan',
     schema: Goals,
     system: `${robotPreamble(input.robot)}\nTurn the brief into 1 to 5 goals with concrete deliverables. Answer as JSON: {"goals": [{"id": string, "title": string, "deliverable": string}]}.`,
-    user: `Task: ${input.task}\nBrief: ${brief.brief}\nFocus: ${brief.focus.join('; ')}`,
+    user: `Task: ${input.task}\nBrief: ${brief.brief}\nFocus: ${brief.focus.join('; ')}${feedbackSection(input.feedback)}`,
     signal: ctx.signal,
     maxRepairs: ctx.maxRepairs,
     offline: () => ({

@@ -4,12 +4,13 @@
  * noticed within a second or two), hands the activity's AbortSignal to the model calls, and records metrics.
  */
 import { Context } from '@temporalio/activity';
-import { CancelledFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { Metrics } from '../../lib/metrics';
 import type { StageInput, StageName, StageResult } from '../../workflows/types';
+import { BUDGET_EXCEEDED, BudgetExceededDetails, createBudgetGuard } from '../models/budget';
 import type { ModelRouter } from '../models/router';
 import type { StageContext } from './context';
-import { delivery } from './delivery';
+import { deliverResult, delivery } from './delivery';
 import { goals } from './goals';
 import { inspiration } from './inspiration';
 import { validation } from './validation';
@@ -28,6 +29,10 @@ function stageActivity(stage: StageName, impl: StageImpl, deps: StageDeps) {
   return async (input: StageInput): Promise<StageResult> => {
     const activity = Context.current();
     let details: unknown = activity.info.heartbeatDetails;
+    // A stage stopped by the budget resumes from its progress; the calls in it were billed by the workflow already.
+    const resumed =
+      details === undefined && input.resumeFrom && typeof input.resumeFrom === 'object' ? { ...input.resumeFrom, calls: [] } : undefined;
+    const guard = input.budget ? createBudgetGuard(input.budget) : undefined;
     const beat = () => activity.heartbeat(details);
     beat();
     const timer = setInterval(beat, deps.heartbeatMs ?? 1000);
@@ -36,14 +41,15 @@ function stageActivity(stage: StageName, impl: StageImpl, deps: StageDeps) {
     try {
       const result = await impl(
         {
-          router: deps.router,
+          router: guard ? guard.wrap(deps.router) : deps.router,
           signal: activity.cancellationSignal,
           maxRepairs: deps.maxRepairs ?? 2,
           checkpoint: (d) => {
             details = d;
+            if (guard) guard.checkpoint = d;
             beat();
           },
-          previousCheckpoint: <T>() => activity.info.heartbeatDetails as T | undefined,
+          previousCheckpoint: <T>() => (activity.info.heartbeatDetails ?? resumed) as T | undefined,
         },
         input,
       );
@@ -64,6 +70,18 @@ function stageActivity(stage: StageName, impl: StageImpl, deps: StageDeps) {
         outcome = 'cancelled';
         throw err instanceof CancelledFailure ? err : new CancelledFailure(`${stage} cancelled`);
       }
+      if (guard && err instanceof ApplicationFailure && err.type === BUDGET_EXCEEDED) {
+        outcome = 'budget';
+        // Calls a crashed earlier attempt made are in its checkpoint and were never reported: bill them too.
+        const earlier = (activity.info.heartbeatDetails as { calls?: BudgetExceededDetails['calls'] } | undefined)?.calls ?? [];
+        const refused = (err.details?.[0] ?? {}) as BudgetExceededDetails;
+        throw ApplicationFailure.create({
+          message: err.message,
+          type: BUDGET_EXCEEDED,
+          nonRetryable: true,
+          details: [{ ...refused, calls: [...earlier, ...guard.billed], checkpoint: guard.checkpoint ?? resumed } satisfies BudgetExceededDetails],
+        });
+      }
       throw err;
     } finally {
       clearInterval(timer);
@@ -79,6 +97,8 @@ export function createStageActivities(deps: StageDeps) {
     goalsStage: stageActivity('goals', goals, deps),
     validationStage: stageActivity('validation', validation, deps),
     deliveryStage: stageActivity('delivery', delivery, deps),
+    /** Delivery takes effect (after the `final` gate, when there is one). No model call. */
+    deliverResult,
   };
 }
 

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import type { StageInput, StageResult } from '../../workflows/types';
 import { generateStructured } from '../models/structured';
-import { headline, robotPreamble, StageContext } from './context';
+import { feedbackSection, headline, robotPreamble, StageContext } from './context';
 
 export const Brief = z.object({
   brief: z.string().min(10),
@@ -15,11 +15,14 @@ export async function inspiration(ctx: StageContext, input: StageInput): Promise
     kind: 'brief',
     schema: Brief,
     system: `${robotPreamble(input.robot)}\nWrite an actionable brief for the task. Answer as JSON: {"brief": string, "focus": string[]}.`,
-    user: `Task: ${input.task}`,
+    user:
+      (input.runContext
+        ? `Task: ${input.task}\n\nContext (JSON, e.g. the webhook payload that triggered this run):\n${JSON.stringify(input.runContext).slice(0, 8000)}`
+        : `Task: ${input.task}`) + feedbackSection(input.feedback),
     signal: ctx.signal,
     maxRepairs: ctx.maxRepairs,
     offline: () => ({
-      brief: `${input.robot.name} (role: ${input.robot.role.replace(/\.$/, '')}) will work on: ${input.task.trim()}. The work is done when each part of the request has a concrete, checked deliverable.`,
+      brief: `${input.robot.name} (role: ${input.robot.role.replace(/\.$/, '')}) will work on: ${input.task.trim()}. The work is done when each part of the request has a concrete, checked deliverable.${input.feedback?.length ? ` Revised after review: ${input.feedback.join(' ')}` : ''}`,
       focus: input.task
         .split(/[.;\n]| and /)
         .map((s) => s.trim())

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { StageInput, StageResult } from '../../workflows/types';
 import { generateStructured } from '../models/structured';
 import type { TasksOutput } from './tasks';
-import { robotPreamble, StageContext } from './context';
+import { feedbackSection, robotPreamble, StageContext } from './context';
 
 export const ValidationReport = z.object({
   passed: z.boolean(),
@@ -27,7 +27,7 @@ export async function validation(ctx: StageContext, input: StageInput): Promise<
         (t) =>
           `Task ${t.id} (${t.title}) — ${t.status}${t.validation ? `, node check ${t.validation.passed ? 'passed' : `failed: ${t.validation.feedback}`}` : ''}\nExpected: ${t.expectedOutput}\nResult: ${t.result}`,
       )
-      .join('\n\n'),
+      .join('\n\n') + feedbackSection(input.feedback),
     signal: ctx.signal,
     maxRepairs: ctx.maxRepairs,
     offline: () => {

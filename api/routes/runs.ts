@@ -1,7 +1,7 @@
-/** /api/runs: start, list, show, cancel, and per-node control. Routes validate and delegate; the story is in RunService. */
+/** /api/runs: start, list, show, cancel, decide at gates, talk to the Robot Host, per-node control. Routes validate and delegate. */
 import { Router } from 'express';
 import type { RunService } from '../run-service';
-import { ApproveNodeBody, CreateRunBody, ListRunsQuery, NodeParams, RunIdParams } from '../schemas';
+import { ApprovalBody, ApproveNodeBody, CreateRunBody, HostConfirmBody, HostMessageBody, ListRunsQuery, NodeParams, RunIdParams } from '../schemas';
 
 export function runsRouter(runs: RunService): Router {
   const r = Router();
@@ -28,6 +28,15 @@ export function runsRouter(runs: RunService): Router {
   r.post('/:id/nodes/:nodeId/approval', async (req, res) => {
     const { id, nodeId } = NodeParams.parse(req.params);
     res.json(await runs.nodeAction(id, nodeId, 'approve', ApproveNodeBody.parse(req.body ?? {})));
+  });
+  r.post('/:id/approvals', async (req, res) => {
+    res.json(await runs.decide(RunIdParams.parse(req.params).id, ApprovalBody.parse(req.body ?? {})));
+  });
+  r.post('/:id/messages', async (req, res) => {
+    res.json(await runs.message(RunIdParams.parse(req.params).id, HostMessageBody.parse(req.body ?? {})));
+  });
+  r.post('/:id/confirm', async (req, res) => {
+    res.json(await runs.confirm(RunIdParams.parse(req.params).id, HostConfirmBody.parse(req.body ?? {})));
   });
   return r;
 }

@@ -1,0 +1,66 @@
+/**
+ * Robot Host: one turn of the clarifying conversation before a manual run's pipeline starts. The host reads the
+ * task and the transcript so far and either asks questions or states the task it will work on (`satisfied`).
+ * The offline model asks one question about a short task (under 8 words) and is satisfied once it has an answer.
+ */
+import { Context } from '@temporalio/activity';
+import { z } from 'zod';
+import type { HostTurn, HostTurnInput, ModelCallRecord } from '../workflows/types';
+import { createBudgetGuard } from './models/budget';
+import type { ModelRouter } from './models/router';
+import { generateStructured } from './models/structured';
+import { robotPreamble } from './stages/context';
+
+export const HostTurnSchema = z.object({
+  questions: z.array(z.string().min(1)).max(5).optional(),
+  confirmedTask: z.string().min(1).optional(),
+  satisfied: z.boolean(),
+});
+
+/** The offline host, deterministic: one question for a short task, then the task with the answers folded in. */
+export function offlineHostTurn(input: Pick<HostTurnInput, 'task' | 'transcript' | 'mustSettle'>): HostTurn {
+  const answers = input.transcript.filter((m) => m.role === 'person').map((m) => m.text.trim());
+  const short = input.task.trim().split(/\s+/).length < 8;
+  if (short && answers.length === 0 && !input.mustSettle) {
+    return {
+      satisfied: false,
+      questions: [`"${input.task.trim()}" is short: what exactly should the result be, and who is it for?`],
+    };
+  }
+  const confirmedTask = answers.length ? `${input.task.trim()} (clarified: ${answers.join('; ')})` : input.task.trim();
+  return { satisfied: true, confirmedTask };
+}
+
+export function createHostActivities(deps: { router: ModelRouter; maxRepairs?: number }) {
+  return {
+    async hostTurn(input: HostTurnInput): Promise<{ turn: HostTurn; calls: ModelCallRecord[] }> {
+      const activity = Context.current();
+      const timer = setInterval(() => activity.heartbeat(), 1000);
+      try {
+        const router = input.budget ? createBudgetGuard(input.budget).wrap(deps.router) : deps.router;
+        const transcript = input.transcript.map((m) => `${m.role === 'host' ? 'You' : 'Person'}: ${m.text}`).join('\n');
+        const { value, calls } = await generateStructured(router, {
+          kind: 'plan',
+          schema: HostTurnSchema,
+          system:
+            `${robotPreamble(input.robot)}\nYou are the Robot Host: before starting work, make sure the task is clear. ` +
+            `Ask only the questions you need. When the task is clear, state it in one paragraph as confirmedTask. ` +
+            `Answer as JSON: {"questions"?: string[], "confirmedTask"?: string, "satisfied": boolean}.` +
+            (input.mustSettle ? ' This is your last turn: you must be satisfied now.' : ''),
+          user: `Task as assigned: ${input.task}${transcript ? `\n\nConversation so far:\n${transcript}` : ''}`,
+          signal: activity.cancellationSignal,
+          maxRepairs: deps.maxRepairs ?? 2,
+          offline: () => offlineHostTurn(input),
+        });
+        const turn: HostTurn = { ...value };
+        if (input.mustSettle || (turn.satisfied === false && !turn.questions?.length)) {
+          turn.satisfied = true;
+        }
+        if (turn.satisfied && !turn.confirmedTask) turn.confirmedTask = input.task;
+        return { turn, calls };
+      } finally {
+        clearInterval(timer);
+      }
+    },
+  };
+}

@@ -1,0 +1,281 @@
+/**
+ * The robot definition: one zod schema that is the single source of truth for the API (create, replace, patch),
+ * for validation (400s name the field) and for the README's field table. Types are inferred from it.
+ *
+ * Cron expressions and time zones are checked here, up front, so a bad one is a 400 naming `schedule.cron.0` or
+ * `schedule.timezone` rather than a server error from Temporal later.
+ */
+import { z } from 'zod';
+import { STAGES } from '../../workflows/types';
+
+/** Robot ids are short, lower-case and URL-safe: they become part of schedule and workflow ids. */
+export const RobotId = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be 1-63 characters of lower-case letters, digits, _ and -, starting with a letter or digit');
+
+/** `30s`, `5m`, `2h`, `1d`, `500ms`. */
+export const Duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'must be a duration like 500ms, 30s, 5m, 2h or 1d');
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+/** Milliseconds of a Duration string. */
+export function durationMs(d: string): number {
+  const m = /^(\d+)(ms|s|m|h|d)$/.exec(d);
+  if (!m) throw new Error(`not a duration: ${d}`);
+  return Number(m[1]) * UNIT_MS[m[2]];
+}
+
+/** Milliseconds of a Duration string, or undefined when it is not one (refinements run after a failed regex). */
+const tryMs = (d: string): number | undefined => (/^\d+(ms|s|m|h|d)$/.test(d) ? durationMs(d) : undefined);
+const atLeast = (ms: number) => (d: string) => (tryMs(d) ?? ms) >= ms;
+
+/** True for a time zone name the runtime knows (IANA names and UTC). */
+export function isValidTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const CRON_FIELDS: { name: string; min: number; max: number; names?: string[] }[] = [
+  { name: 'minute', min: 0, max: 59 },
+  { name: 'hour', min: 0, max: 23 },
+  { name: 'day of month', min: 1, max: 31 },
+  { name: 'month', min: 1, max: 12, names: ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'] },
+  { name: 'day of week', min: 0, max: 7, names: ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] },
+];
+const CRON_MACROS = ['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly'];
+
+/** Why a 5-field cron expression (or @macro) is invalid, or undefined when it is valid. */
+export function cronError(expr: string): string | undefined {
+  const e = expr.trim();
+  if (e.startsWith('@')) return CRON_MACROS.includes(e.toLowerCase()) ? undefined : `unknown macro ${e}`;
+  const fields = e.split(/\s+/);
+  if (fields.length !== 5) return `expected 5 fields (minute hour day-of-month month day-of-week), got ${fields.length}`;
+  for (let i = 0; i < 5; i++) {
+    const f = CRON_FIELDS[i];
+    const value = (v: string): number | undefined => {
+      const byName = f.names?.indexOf(v.toLowerCase()) ?? -1;
+      if (byName >= 0) return byName + (f.min === 1 ? 1 : 0);
+      return /^\d+$/.test(v) ? Number(v) : undefined;
+    };
+    for (const part of fields[i].split(',')) {
+      const [range, step, extra] = part.split('/');
+      if (extra !== undefined || (step !== undefined && !/^[1-9]\d*$/.test(step))) return `${f.name}: bad step in "${part}"`;
+      if (range === '*') continue;
+      const [lo, hi, more] = range.split('-');
+      if (more !== undefined) return `${f.name}: bad range "${range}"`;
+      for (const v of hi === undefined ? [lo] : [lo, hi]) {
+        const n = value(v);
+        if (n === undefined || n < f.min || n > f.max) return `${f.name}: "${v}" is not in ${f.min}-${f.max}`;
+      }
+      if (hi !== undefined && value(lo)! > value(hi)!) return `${f.name}: range "${range}" is backwards`;
+    }
+  }
+  return undefined;
+}
+
+export const CronExpression = z.string().superRefine((v, ctx) => {
+  const err = cronError(v);
+  if (err) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `invalid cron expression: ${err}` });
+});
+
+export const TimeZone = z.string().refine(isValidTimeZone, 'unknown time zone (use an IANA name such as Europe/Berlin or UTC)');
+
+const Ranged = (min: number, max: number) => z.union([z.number().int().min(min).max(max), z.array(z.number().int().min(min).max(max)).min(1).max(60)]);
+export const DAYS = ['SUNDAY', 'MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY'] as const;
+export const MONTHS = [
+  'JANUARY', 'FEBRUARY', 'MARCH', 'APRIL', 'MAY', 'JUNE', 'JULY', 'AUGUST', 'SEPTEMBER', 'OCTOBER', 'NOVEMBER', 'DECEMBER',
+] as const;
+
+/** A calendar entry: each field a number or a list of numbers; omitted fields mean "every" (seconds: 0). */
+export const CalendarEntry = z
+  .object({
+    second: Ranged(0, 59).optional(),
+    minute: Ranged(0, 59).optional(),
+    hour: Ranged(0, 23).optional(),
+    dayOfMonth: Ranged(1, 31).optional(),
+    month: z.union([z.enum(MONTHS), z.array(z.enum(MONTHS)).min(1)]).optional(),
+    dayOfWeek: z.union([z.enum(DAYS), z.array(z.enum(DAYS)).min(1)]).optional(),
+    comment: z.string().max(200).optional(),
+  })
+  .strict();
+export type CalendarEntry = z.infer<typeof CalendarEntry>;
+
+export const OVERLAP_POLICIES = ['skip', 'buffer_one', 'buffer_all', 'cancel_other', 'terminate_other', 'allow_all'] as const;
+
+/** When a robot runs on its own. Becomes a Temporal Schedule spec and policies (see api/robots/store.ts). */
+export const RobotSchedule = z
+  .object({
+    /** Any interval: `2s`, `15m`, `6h`. */
+    every: Duration.refine(atLeast(1000), 'must be at least 1s').optional(),
+    /** Shorthands for `every: 1h | 1d | 7d`. */
+    preset: z.enum(['hourly', 'daily', 'weekly']).optional(),
+    /** Standard 5-field cron expressions (or @daily, @hourly, ...), evaluated in `timezone`. */
+    cron: z.array(CronExpression).min(1).max(20).optional(),
+    /** Calendar specs, evaluated in `timezone`. */
+    calendar: z.array(CalendarEntry).min(1).max(20).optional(),
+    /** IANA time zone of cron and calendar specs (default UTC). */
+    timezone: TimeZone.optional(),
+    startAt: z.string().datetime({ offset: true }).optional(),
+    endAt: z.string().datetime({ offset: true }).optional(),
+    /** Random delay added to each action, to spread load. */
+    jitter: Duration.optional(),
+    /** What to do when a run is due while the previous scheduled run is still going. Default skip. */
+    overlap: z.enum(OVERLAP_POLICIES).default('skip'),
+    /** How late a missed action (e.g. while Temporal was down) may still run. Default 1m, at least 10s. */
+    catchupWindow: Duration.refine(atLeast(10_000), 'must be at least 10s').default('1m'),
+    /** Pause the schedule when a scheduled run fails. */
+    pauseOnFailure: z.boolean().default(false),
+  })
+  .strict()
+  .superRefine((s, ctx) => {
+    if (!s.every && !s.preset && !s.cron && !s.calendar) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'needs one of every, preset, cron or calendar', path: [] });
+    }
+    if (s.startAt && s.endAt && Date.parse(s.startAt) >= Date.parse(s.endAt)) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'must be after startAt', path: ['endAt'] });
+    }
+  });
+export type RobotSchedule = z.infer<typeof RobotSchedule>;
+
+/** Continuous mode: a long-lived loop that runs the robot again after each cycle, like a background monitor. */
+export const RobotContinuous = z
+  .object({
+    /** Pause between the end of one cycle and the start of the next. */
+    pause: Duration.default('1m'),
+  })
+  .strict();
+
+/** A model profile the robot may consult. */
+export const Expert = z
+  .object({
+    name: z.string().trim().min(1).max(100),
+    description: z.string().max(2000).optional(),
+    provider: z.string().max(50).optional(),
+    model: z.string().max(200).optional(),
+    temperature: z.number().min(0).max(2).optional(),
+  })
+  .strict();
+
+/** Per-stage override: model choice, prompt additions, or a custom agent for the stage. */
+export const StageOverride = z
+  .object({
+    provider: z.string().max(50).optional(),
+    model: z.string().max(200).optional(),
+    temperature: z.number().min(0).max(2).optional(),
+    promptAddition: z.string().max(4000).optional(),
+    agent: z.object({ name: z.string().trim().min(1).max(100), instructions: z.string().min(1).max(20_000) }).strict().optional(),
+  })
+  .strict();
+
+const StageOverrides = z.object(Object.fromEntries(STAGES.map((s) => [s, StageOverride.optional()])) as Record<(typeof STAGES)[number], z.ZodOptional<typeof StageOverride>>).strict();
+
+/** Same shapes as GateSettings / ApprovalSettings / BudgetSettings / HostSettings in workflows/types.ts. */
+export const GateSettings = z
+  .object({
+    at: z.enum([...STAGES, 'final']),
+    timeoutSeconds: z.number().int().min(1).max(31_536_000).optional(),
+    onTimeout: z.enum(['reject', 'approve', 'escalate']).optional(),
+    escalationTimeoutSeconds: z.number().int().min(1).max(31_536_000).optional(),
+  })
+  .strict();
+export const ApprovalSettings = z.object({ gates: z.array(GateSettings).max(6), maxRevisions: z.number().int().min(0).max(20).optional() }).strict();
+export const BudgetSettings = z.object({ maxTokens: z.number().int().min(1).optional(), maxCostUsd: z.number().positive().optional() }).strict();
+export const HostSettings = z.object({ enabled: z.boolean() }).strict();
+
+/** Where results go. */
+export const DeliveryDestination = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('webhook'), url: z.string().url() }).strict(),
+  z.object({ type: z.literal('email'), to: z.string().email() }).strict(),
+  z.object({ type: z.literal('chat'), platform: z.enum(['telegram', 'discord', 'dingtalk', 'lark', 'wechat', 'slack']), channel: z.string().min(1).max(200) }).strict(),
+]);
+
+/** Simple JSON-path equality: `{ path: "$.action", equals: "opened" }`. All filters must match. */
+export const PayloadFilter = z
+  .object({
+    path: z.string().regex(/^\$(\.[A-Za-z0-9_-]+|\[\d+\])*$/, 'must be a simple JSON path such as $.action or $.pull_request.state or $.items[0].id'),
+    equals: z.union([z.string(), z.number(), z.boolean(), z.null()]),
+  })
+  .strict();
+export type PayloadFilter = z.infer<typeof PayloadFilter>;
+
+export const WebhookSettings = z
+  .object({
+    enabled: z.boolean().default(true),
+    filters: z.array(PayloadFilter).max(20).default([]),
+  })
+  .strict();
+
+/** Everything a user configures, without the id (PUT body). */
+export const RobotFields = z
+  .object({
+    // Basic
+    name: z.string().trim().min(1).max(100),
+    workspace: z.string().trim().min(1).max(100).default('default'),
+    workMode: z.enum(['autonomous', 'on_demand']).default('on_demand'),
+    /** Contact used by escalations and delivery. */
+    reportsTo: z.string().trim().min(1).max(200).optional(),
+    // Identity
+    role: z.string().trim().min(1).max(4000),
+    experts: z.array(Expert).max(20).default([]),
+    tools: z.array(z.string().regex(/^[a-z0-9_.-]{1,64}$/, 'must be a tool name (a-z 0-9 _ . -)')).max(50).default([]),
+    // Stages
+    stages: StageOverrides.default({}),
+    // Control
+    approvals: ApprovalSettings.optional(),
+    budget: BudgetSettings.optional(),
+    host: HostSettings.optional(),
+    delivery: z.array(DeliveryDestination).max(20).default([]),
+    /** Standing task used by scheduled, continuous and webhook runs. */
+    duty: z.string().trim().min(1).max(20_000).optional(),
+    /** Most runs of this robot at once; extra runs wait as Pending. Unlimited when absent. */
+    concurrencyLimit: z.number().int().min(1).max(1000).optional(),
+    // When it runs
+    schedule: RobotSchedule.optional(),
+    continuous: RobotContinuous.optional(),
+    webhook: WebhookSettings.optional(),
+  })
+  .strict()
+  .superRefine((r, ctx) => {
+    if (r.schedule && r.continuous) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['continuous'], message: 'a robot runs either on a schedule or continuously, not both' });
+    }
+  });
+export type RobotFields = z.infer<typeof RobotFields>;
+export type RobotFieldsInput = z.input<typeof RobotFields>;
+
+/** POST /api/robots: the fields plus an optional id (generated when absent). */
+export const CreateRobotBody = z.object({ id: RobotId.optional() }).passthrough();
+
+/** What is stored in Temporal: the fields plus id, version and times. */
+export interface StoredRobot extends RobotFields {
+  id: string;
+  /** 1 at creation, +1 on every edit. Each run records the version it started with. */
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+  /**
+   * Generation of the webhook secret. The secret itself is never stored: it is derived from MC_WEBHOOK_KEY and this
+   * id (see api/robots/webhook-signature.ts), so rotating means a new id.
+   */
+  webhookKeyId?: string;
+}
+
+export const RobotIdParams = z.object({ id: RobotId }).strict();
+
+export const TriggerBody = z.object({ task: z.string().trim().min(1, 'must not be empty').max(20_000).optional() }).strict();
+
+export const DeleteRobotQuery = z.object({ force: z.enum(['true', 'false']).optional() }).strict();
+
+export const BackfillBody = z
+  .object({
+    start: z.string().datetime({ offset: true }),
+    end: z.string().datetime({ offset: true }),
+    overlap: z.enum(OVERLAP_POLICIES).optional(),
+  })
+  .strict()
+  .refine((b) => Date.parse(b.start) < Date.parse(b.end), { message: 'must be after start', path: ['end'] });
+
+export const GenerateRoleBody = z.object({ name: z.string().trim().min(1).max(100) }).strict();

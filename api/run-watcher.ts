@@ -1,0 +1,225 @@
+/**
+ * Watches runs in Temporal and turns their changes into pushed events, without a broker and without a worker
+ * of its own: each running run's history is long-polled (`waitNewEvent`), so a stage transition reaches the
+ * API within milliseconds of being written; running runs started by any API replica or schedule are found
+ * through visibility. The state behind every event is read from Temporal (query, or the result/memo fallback),
+ * so several API replicas each see every change, and a client that reconnects catches up from Temporal.
+ *
+ * Event ids are `<epoch ms>-<seq>-<run id>`: sortable by time, unique, and enough to resume (Last-Event-ID).
+ */
+import { EventEmitter } from 'node:events';
+import type { Client } from '@temporalio/client';
+import { createLogger } from '../lib/log';
+import type { RunEvent, RunStatus } from '../workflows/types';
+import type { RunService, RunView } from './run-service';
+
+const log = createLogger('watch');
+
+export interface StreamEvent {
+  id: string;
+  runId: string;
+  status: RunStatus;
+  event: RunEvent;
+}
+
+export interface RunWatcherOptions {
+  /** How often visibility is asked for running runs started elsewhere (ms). */
+  discoverEveryMs?: number;
+  /** Most runs long-polled at once by this API process. */
+  maxWatched?: number;
+  /** Events kept in memory for quick resume. */
+  bufferSize?: number;
+}
+
+export const eventId = (runId: string, e: RunEvent) => `${Date.parse(e.at)}-${e.seq}-${runId}`;
+
+/** Parses an event id; undefined when it is not one of ours. */
+export function parseEventId(id: string | undefined): { at: number; seq: number; runId: string } | undefined {
+  const m = /^(\d+)-(\d+)-(.+)$/.exec(id ?? '');
+  return m ? { at: Number(m[1]), seq: Number(m[2]), runId: m[3] } : undefined;
+}
+
+const after = (e: StreamEvent, last: { at: number; seq: number; runId: string }) => {
+  const at = Date.parse(e.event.at);
+  return at > last.at || (at === last.at && e.runId === last.runId && e.event.seq > last.seq);
+};
+
+export class RunWatcher {
+  private readonly emitter = new EventEmitter();
+  private readonly watched = new Map<string, { lastSeq: number; abort: AbortController }>();
+  /** Last event seq published per run, kept after a run stops being followed so nothing is published twice. */
+  private readonly published = new Map<string, number>();
+  /** Runs followed to their close (bounded): discovery skips them. */
+  private readonly finished = new Set<string>();
+  private readonly buffer: StreamEvent[] = [];
+  private discoverTimer?: NodeJS.Timeout;
+  private stopped = false;
+  /** Aborts every call to Temporal in flight when the watcher stops. */
+  private readonly stopping = new AbortController();
+  /** Work in flight, awaited by stop() so nothing touches the connection after the owner closes it. */
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly opts: Required<RunWatcherOptions>;
+
+  constructor(
+    private readonly client: Client,
+    private readonly runs: RunService,
+    opts: RunWatcherOptions = {},
+  ) {
+    this.opts = { discoverEveryMs: 1000, maxWatched: 500, bufferSize: 2000, ...opts };
+    this.emitter.setMaxListeners(0);
+  }
+
+  /** Run `fn` against Temporal, abortable by stop() and awaited by it. */
+  private track<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.client.withAbortSignal(this.stopping.signal, fn);
+    this.inFlight.add(p);
+    void p.then(
+      () => this.inFlight.delete(p),
+      () => this.inFlight.delete(p),
+    );
+    return p;
+  }
+
+  start(): void {
+    let lastDiscovery: number | undefined;
+    const discover = async () => {
+      if (this.stopped) return;
+      try {
+        // Running runs, and runs that closed since the last look (with a margin for visibility lag), so that
+        // a short run started elsewhere between two looks is still published in full.
+        const now = Date.now();
+        const found = await this.track(() =>
+          lastDiscovery
+            ? this.runs.list({ limit: this.opts.maxWatched, changedSince: new Date(lastDiscovery - 5000) })
+            : this.runs.list({ limit: this.opts.maxWatched, runningOnly: true }),
+        );
+        lastDiscovery = now;
+        for (const run of found) if (!this.finished.has(run.id)) this.watch(run.id);
+      } catch (err) {
+        log.warn('could not list running runs', { error: (err as Error).message });
+      }
+      if (!this.stopped) this.discoverTimer = setTimeout(discover, this.opts.discoverEveryMs);
+    };
+    void discover();
+  }
+
+  /** Stop following runs; resolves once no call to Temporal is in flight any more. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.discoverTimer);
+    this.stopping.abort();
+    for (const w of this.watched.values()) w.abort.abort();
+    this.emitter.removeAllListeners();
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    this.watched.clear();
+  }
+
+  /** Subscribe to every event; returns the unsubscribe function. */
+  onEvent(fn: (e: StreamEvent) => void): () => void {
+    this.emitter.on('event', fn);
+    return () => this.emitter.off('event', fn);
+  }
+
+  /** Subscribe to the state of one run, pushed on every change; returns the unsubscribe function. */
+  onState(runId: string, fn: (state: RunView) => void): () => void {
+    this.emitter.on(`state:${runId}`, fn);
+    this.watch(runId);
+    return () => this.emitter.off(`state:${runId}`, fn);
+  }
+
+  /**
+   * Events after `lastEventId`, for a client that reconnects: from memory when the buffer still reaches back
+   * that far, otherwise from Temporal (the runs that changed since then, read again).
+   */
+  async since(lastEventId: string | undefined): Promise<StreamEvent[]> {
+    const last = parseEventId(lastEventId);
+    if (!last) return [];
+    const oldest = this.buffer[0];
+    if (oldest && Date.parse(oldest.event.at) < last.at) return this.buffer.filter((e) => after(e, last));
+    const changed = await this.track(() => this.runs.list({ limit: 1000, changedSince: new Date(last.at) }));
+    const out: StreamEvent[] = [];
+    for (const summary of changed) {
+      const view = await this.track(() => this.runs.get(summary.id)).catch(() => undefined);
+      for (const event of view?.events ?? []) {
+        const e: StreamEvent = { id: eventId(summary.id, event), runId: summary.id, status: view!.status, event };
+        if (after(e, last)) out.push(e);
+      }
+    }
+    return out.sort((a, b) => a.id.localeCompare(b.id, 'en', { numeric: true }));
+  }
+
+  /** Start following one run (idempotent). Called for runs this API starts, so no discovery delay applies. */
+  watch(runId: string): void {
+    if (this.stopped || this.watched.has(runId) || this.watched.size >= this.opts.maxWatched) return;
+    const entry = { lastSeq: this.published.get(runId) ?? 0, abort: new AbortController() };
+    this.watched.set(runId, entry);
+    const following = this.follow(runId, entry).finally(() => {
+      if (this.watched.get(runId) === entry) this.watched.delete(runId);
+    });
+    this.inFlight.add(following);
+    void following.then(
+      () => this.inFlight.delete(following),
+      () => this.inFlight.delete(following),
+    );
+  }
+
+  private async follow(runId: string, entry: { lastSeq: number; abort: AbortController }): Promise<void> {
+    const namespace = this.client.options.namespace;
+    let nextPageToken: Uint8Array | undefined;
+    let closed = false;
+    while (!closed && !entry.abort.signal.aborted && !this.stopped) {
+      let res;
+      try {
+        res = await this.client.withAbortSignal(entry.abort.signal, () =>
+          this.client.withDeadline(Date.now() + 60_000, () =>
+            this.client.workflowService.getWorkflowExecutionHistory({
+              namespace,
+              execution: { workflowId: runId },
+              waitNewEvent: true,
+              nextPageToken,
+              skipArchival: true,
+            }),
+          ),
+        );
+      } catch (err) {
+        if (entry.abort.signal.aborted || this.stopped) return;
+        const message = (err as Error).message ?? '';
+        if (/not found/i.test(message)) return;
+        // Deadline or a passing error: ask again shortly.
+        await new Promise((r) => setTimeout(r, 250));
+        continue;
+      }
+      const events = res.history?.events ?? [];
+      closed = !res.nextPageToken || res.nextPageToken.length === 0;
+      nextPageToken = closed ? undefined : res.nextPageToken;
+      if (events.length > 0 || closed) await this.publish(runId, entry);
+    }
+    if (closed) {
+      this.finished.add(runId);
+      if (this.finished.size > 10 * this.opts.maxWatched) this.finished.delete(this.finished.values().next().value!);
+    }
+  }
+
+  private async publish(runId: string, entry: { lastSeq: number }): Promise<void> {
+    if (this.stopped) return;
+    let view: RunView;
+    try {
+      view = await this.track(() => this.runs.get(runId));
+    } catch (err) {
+      log.debug('could not read run state', { runId, error: (err as Error).message });
+      return;
+    }
+    this.emitter.emit(`state:${runId}`, view);
+    for (const event of view.events ?? []) {
+      if (event.seq <= entry.lastSeq) continue;
+      entry.lastSeq = event.seq;
+      this.published.delete(runId);
+      this.published.set(runId, event.seq);
+      if (this.published.size > 10 * this.opts.maxWatched) this.published.delete(this.published.keys().next().value!);
+      const e: StreamEvent = { id: eventId(runId, event), runId, status: view.status, event };
+      this.buffer.push(e);
+      if (this.buffer.length > this.opts.bufferSize) this.buffer.shift();
+      this.emitter.emit('event', e);
+    }
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * Orchestration overhead: a robot run on the zero-latency offline model vs a bare workflow with five no-op
+ * activities, on the same dev server and the same worker, side by side in one process.
+ *
+ *   npm run bench:overhead -- [--sequential 40] [--concurrent 200]
+ *
+ * Latency: runs one at a time, the two kinds interleaved (p50/p95 of start → result).
+ * Throughput: `--concurrent` runs of one kind started at once, completed runs per second; each kind in turn.
+ */
+import { randomUUID } from 'node:crypto';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import { createModelRouter } from '../activities/models/router';
+import { loadConfig } from '../lib/config';
+import { ALL_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
+import type { RunInput } from '../workflows/types';
+import { bareFiveActivitiesWorkflow, robotRunWorkflow } from './workflows';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { resolveTemporalCli } = require('../scripts/temporal-cli.js');
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
+  if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer`);
+  return v;
+}
+
+const percentile = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
+};
+
+async function main() {
+  const sequential = arg('sequential', 40);
+  const concurrent = arg('concurrent', 200);
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: resolveTemporalCli() },
+      ip: '127.0.0.1',
+      searchAttributes: ALL_SEARCH_ATTRIBUTES,
+      extraArgs: ['--log-level', 'error'],
+    },
+  });
+  const config = loadConfig({ MC_MODEL_PROVIDER: 'offline', MC_OFFLINE_DELAY_MS: '0', MC_TASK_QUEUE: `bench-${randomUUID()}` });
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue: config.MC_TASK_QUEUE,
+    workflowsPath: require.resolve('./workflows'),
+    activities: { ...createActivities({ router: createModelRouter(config), config }), noop: async (stage: string) => stage },
+    maxConcurrentActivityTaskExecutions: config.MC_MAX_CONCURRENT_ACTIVITIES,
+    maxConcurrentWorkflowTaskExecutions: config.MC_MAX_CONCURRENT_WORKFLOW_TASKS,
+    maxCachedWorkflows: config.MC_MAX_CACHED_WORKFLOWS,
+  });
+  const input: RunInput = { task: 'Benchmark task: summarise three facts', robot: { id: 'bench', name: 'Bench', role: 'Benchmark robot', version: 0 }, trigger: 'api' };
+  const kinds = {
+    robot: () => env.client.workflow.execute(robotRunWorkflow, { taskQueue: config.MC_TASK_QUEUE, workflowId: `run-${randomUUID()}`, args: [input] }),
+    bare: () => env.client.workflow.execute(bareFiveActivitiesWorkflow, { taskQueue: config.MC_TASK_QUEUE, workflowId: `bare-${randomUUID()}` }),
+  };
+
+  const results = await worker.runUntil(async () => {
+    // Warm up both paths (bundle, caches, connections).
+    for (let i = 0; i < 5; i++) await Promise.all([kinds.robot(), kinds.bare()]);
+    const latency: Record<keyof typeof kinds, number[]> = { robot: [], bare: [] };
+    for (let i = 0; i < sequential; i++) {
+      for (const k of (i % 2 ? ['bare', 'robot'] : ['robot', 'bare']) as (keyof typeof kinds)[]) {
+        const t = performance.now();
+        await kinds[k]();
+        latency[k].push(performance.now() - t);
+      }
+    }
+    const throughput: Record<string, number> = {};
+    for (const k of ['bare', 'robot', 'bare', 'robot'] as (keyof typeof kinds)[]) {
+      const t = performance.now();
+      await Promise.all(Array.from({ length: concurrent }, () => kinds[k]()));
+      const rate = concurrent / ((performance.now() - t) / 1000);
+      throughput[k] = Math.max(throughput[k] ?? 0, rate);
+    }
+    return { latency, throughput };
+  });
+  await env.teardown();
+
+  const row = (k: 'robot' | 'bare') => ({
+    p50: percentile(results.latency[k], 50),
+    p95: percentile(results.latency[k], 95),
+    tput: results.throughput[k],
+  });
+  const r = row('robot');
+  const b = row('bare');
+  const f = (n: number) => n.toFixed(1).padStart(8);
+  console.log(`\nOrchestration overhead (sequential=${sequential} each, concurrent=${concurrent}; best of 2 throughput rounds)`);
+  console.log('                          p50 ms   p95 ms   runs/s');
+  console.log(`robot run (offline, 0ms) ${f(r.p50)} ${f(r.p95)} ${f(r.tput)}`);
+  console.log(`bare 5 no-op activities  ${f(b.p50)} ${f(b.p95)} ${f(b.tput)}`);
+  console.log(`ratio robot/bare         ${f(r.p50 / b.p50)} ${f(r.p95 / b.p95)} ${f(r.tput / b.tput)}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

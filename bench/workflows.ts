@@ -1,0 +1,23 @@
+/**
+ * Workflows for the benchmarks: the real robotRunWorkflow, and the baseline it is compared with — a bare
+ * workflow that calls five no-op activities in sequence with the same timeouts and retry policy.
+ */
+import { proxyActivities } from '@temporalio/workflow';
+
+export { robotRunWorkflow } from '../workflows/robot-run';
+
+export interface BaselineActivities {
+  noop(stage: string): Promise<string>;
+}
+
+const { noop } = proxyActivities<BaselineActivities>({
+  startToCloseTimeout: '600s',
+  heartbeatTimeout: '10s',
+  retry: { initialInterval: 1000, backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 3 },
+});
+
+export async function bareFiveActivitiesWorkflow(): Promise<string[]> {
+  const out: string[] = [];
+  for (const stage of ['inspiration', 'goals', 'tasks', 'validation', 'delivery']) out.push(await noop(stage));
+  return out;
+}

@@ -1,0 +1,212 @@
+/**
+ * Acceptance: a real worker process is killed (SIGKILL) in the middle of a run and another one is started.
+ * The run completes, and no model call that had completed before the kill is made again: the calls are counted
+ * at the (fake) provider, per stage and per task.
+ *
+ * Timeline: worker A runs inspiration, goals, the task plan and task t1; task t2's request hangs at the provider.
+ * Once the tasks stage's checkpoint (plan + t1) has reached the server as heartbeat details, A is SIGKILLed.
+ * Worker B starts; the server notices the dead attempt through the 10 s heartbeat timeout and retries it on B,
+ * which resumes from the checkpoint: only t2 is asked again, then validation and delivery run once.
+ */
+import { ChildProcess, execFile, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { defaultPayloadConverter, type Payload } from '@temporalio/common';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { robotRunWorkflow } from '../workflows';
+import type { RunState } from '../workflows/types';
+import { FakeLlm, pipelineResponder, RecordedCall, ScriptedReply, startFakeLlm } from './helpers/fake-llm';
+import { createTestEnv, eventually } from './helpers/temporal-env';
+
+const ROOT = path.resolve(__dirname, '..');
+const robot = { id: 'adhoc', name: 'Analyst', role: 'Research analyst', version: 0 };
+
+/** The plan the fake model answers: two tasks, so that one completes before the kill and one is in flight. */
+const PLAN = {
+  tasks: [
+    { id: 't1', title: 'Collect notes', kind: 'text', goalId: 'g1', instructions: 'Collect', expectedOutput: 'Notes' },
+    { id: 't2', title: 'Write the summary', kind: 'synthesize', goalId: 'g1', instructions: 'Combine', expectedOutput: 'Summary' },
+  ],
+};
+
+interface WorkerProcess {
+  name: string;
+  child: ChildProcess;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Fail (and so print the workers' output) instead of hanging until jest's timeout. */
+function within<T>(ms: number, promise: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
+let env: TestWorkflowEnvironment;
+let llm: FakeLlm;
+const workers: WorkerProcess[] = [];
+const output: string[] = [];
+let releaseHeld = () => {};
+
+/** The real worker entry point, in its own process, configured only through the environment. */
+function spawnWorker(name: string, vars: Record<string, string>): WorkerProcess {
+  const base = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !/^(MC_|TEMPORAL_|OPENAI_|ANTHROPIC_)/.test(k)),
+  ) as NodeJS.ProcessEnv;
+  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
+    cwd: ROOT,
+    env: { ...base, ...vars },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.on('data', (d: Buffer) => output.push(`[${name} stdout] ${d.toString().trimEnd()}`));
+  child.stderr!.on('data', (d: Buffer) => output.push(`[${name} stderr] ${d.toString().trimEnd()}`));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => {
+      output.push(`[${name}] exited code=${code} signal=${signal}`);
+      resolve({ code, signal });
+    }),
+  );
+  const w = { name, child, exited };
+  workers.push(w);
+  return w;
+}
+
+/** Print the workers' output only when the test fails. */
+async function withWorkerLogs(fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    console.error(`worker output:\n${output.join('\n')}`);
+    throw err;
+  }
+}
+
+beforeAll(async () => {
+  [env, llm] = await Promise.all([createTestEnv(), startFakeLlm(pipelineResponder())]);
+});
+
+afterAll(async () => {
+  for (const w of workers) {
+    if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
+  }
+  await Promise.all(workers.map((w) => w.exited));
+  releaseHeld();
+  await llm?.close();
+  await env?.teardown();
+});
+
+test('When the worker is SIGKILLed mid-run and another starts, then the run completes and no completed model call is made twice', async () => {
+  await withWorkerLogs(async () => {
+    // Every request the provider receives, labelled with what it was for.
+    const seen: { label: string; call: RecordedCall }[] = [];
+    const callsFor = (label: string) => seen.filter((s) => s.label === label).map((s) => s.call);
+    const answer = pipelineResponder((call, stage) => {
+      let label = stage;
+      if (stage === 'tasks.run') {
+        const task = PLAN.tasks.find((t) => call.prompt.includes(`This task: ${t.title}`));
+        label = `tasks.run:${task?.id ?? 'unknown'}`;
+      }
+      seen.push({ label, call });
+      return stage === 'tasks.plan' ? { content: JSON.stringify(PLAN) } : undefined;
+    });
+    // The first request for t2 is held open: the worker is killed while waiting for it.
+    const held = new Promise<ScriptedReply>((resolve) => {
+      releaseHeld = () => resolve({ content: 'too late' });
+    });
+    llm.setResponder((call, index) => {
+      const reply = answer(call, index);
+      return callsFor('tasks.run:t2')[0] === call ? held : reply;
+    });
+
+    const workerEnv = {
+      TEMPORAL_ADDRESS: env.address,
+      TEMPORAL_NAMESPACE: 'default',
+      MC_TASK_QUEUE: `crash-${randomUUID()}`,
+      MC_MODEL_PROVIDER: 'openai-compatible',
+      OPENAI_BASE_URL: llm.openaiBaseUrl,
+      MC_SHUTDOWN_GRACE_SECONDS: '1',
+    };
+    const a = spawnWorker('worker-A', workerEnv);
+
+    const workflowId = `run-crash-${randomUUID()}`;
+    const handle = await env.client.workflow.start(robotRunWorkflow, {
+      taskQueue: workerEnv.MC_TASK_QUEUE,
+      workflowId,
+      args: [{ task: 'Research the topic and summarise it', robot, trigger: 'api', options: { retryInitialIntervalMs: 200 } }],
+    });
+
+    // Worker A is waiting for t2, and the server holds the tasks stage's checkpoint with the plan and t1 done.
+    await eventually(async () => callsFor('tasks.run:t2').length === 1, 40_000, 100);
+    await eventually(async () => {
+      const desc = await handle.describe();
+      const pending = desc.raw.pendingActivities ?? [];
+      const payload = pending.find((p) => p.activityType?.name === 'tasksStage')?.heartbeatDetails?.payloads?.[0];
+      if (!payload) return false;
+      const checkpoint = defaultPayloadConverter.fromPayload<{ plan?: unknown; done: { id: string }[] }>(payload as Payload);
+      return checkpoint.plan !== undefined && checkpoint.done.some((d) => d.id === 't1');
+    }, 10_000, 100);
+
+    a.child.kill('SIGKILL');
+    expect(await within(5_000, a.exited, 'worker A exit after SIGKILL')).toEqual({ code: null, signal: 'SIGKILL' });
+    const inFlight = callsFor('tasks.run:t2')[0];
+    await eventually(async () => inFlight.aborted, 5_000, 25);
+    expect(inFlight.completed).toBe(false);
+    releaseHeld();
+
+    spawnWorker('worker-B', workerEnv);
+    const state: RunState = await within(35_000, handle.result(), 'run result after the restart');
+
+    expect(state.status).toBe('Done');
+    expect(state.stages.map((s) => [s.name, s.status])).toEqual([
+      ['inspiration', 'done'],
+      ['goals', 'done'],
+      ['tasks', 'done'],
+      ['validation', 'done'],
+      ['delivery', 'done'],
+    ]);
+    expect((state.stages[2].output as { tasks: { id: string }[] }).tasks.map((t) => t.id)).toEqual(['t1', 't2']);
+
+    // At the provider: every call that completed before the kill was made exactly once; the one in flight twice
+    // (the killed request, aborted, then the retry); the stages after the crash once.
+    const counts = Object.fromEntries(
+      ['inspiration', 'goals', 'tasks.plan', 'tasks.run:t1', 'tasks.run:t2', 'validation', 'delivery'].map((l) => [l, callsFor(l).length]),
+    );
+    expect(counts).toEqual({
+      inspiration: 1,
+      goals: 1,
+      'tasks.plan': 1,
+      'tasks.run:t1': 1,
+      'tasks.run:t2': 2,
+      validation: 1,
+      delivery: 1,
+    });
+    expect(seen.map((s) => s.label)).not.toContain('unknown');
+    expect(seen.filter((s) => s.call.aborted).map((s) => s.call)).toEqual([inFlight]);
+    expect(seen.filter((s) => s.call !== inFlight).every((s) => s.call.completed)).toBe(true);
+    // The run bills what was paid for: the tasks stage reports plan, t1 and t2 (from its checkpoint), not the aborted call.
+    expect(state.stages[2].calls).toHaveLength(3);
+    expect(state.usage.calls).toBe(7);
+
+    // The event history, as the real CLI shows it: the five stage activities, the tasks stage on its second attempt.
+    const { stdout } = await promisify(execFile)(
+      process.env.TEMPORAL_CLI_PATH!,
+      ['workflow', 'show', '--address', env.address, '--namespace', 'default', '--workflow-id', workflowId, '--output', 'json'],
+      { maxBuffer: 32 * 1024 * 1024 },
+    );
+    const events: any[] = JSON.parse(stdout).events;
+    const scheduled = events
+      .filter((e) => e.eventType === 'EVENT_TYPE_ACTIVITY_TASK_SCHEDULED')
+      .map((e) => e.activityTaskScheduledEventAttributes.activityType.name);
+    expect(scheduled).toEqual(['inspirationStage', 'goalsStage', 'tasksStage', 'validationStage', 'deliveryStage', 'deliverResult']);
+    const started = events.filter((e) => e.eventType === 'EVENT_TYPE_ACTIVITY_TASK_STARTED');
+    const tasksScheduledId = events.find(
+      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'tasksStage',
+    ).eventId;
+    const tasksStarted = started.find((e) => e.activityTaskStartedEventAttributes.scheduledEventId === tasksScheduledId);
+    expect(tasksStarted.activityTaskStartedEventAttributes.attempt).toBe(2);
+    expect(JSON.stringify(tasksStarted.activityTaskStartedEventAttributes.lastFailure)).toMatch(/heartbeat/i);
+  });
+}, 90_000);
