@@ -121,7 +121,7 @@ describe('per-node control over /api/runs/:id/nodes/:nodeId', () => {
     const dag = [
       node('slow', [], { simulatedLatencyMs: 60_000 }),
       node('after', ['slow']),
-      node('sibling', [], { simulatedLatencyMs: 1500 }),
+      node('sibling', [], { simulatedLatencyMs: 5000 }),
     ];
     const created = await call('POST', '/api/runs', { task: 'Cancel one node over HTTP', dag });
     expect(created.status).toBe(201);

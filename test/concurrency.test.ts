@@ -28,7 +28,7 @@ const count = (s: Record<string, string>, status: string) => Object.values(s).fi
 beforeAll(async () => {
   env = await createTestEnv();
   // Runs take a moment (each offline model call sleeps), and the semaphore checks its holders every second.
-  config = testConfig({ MC_API_KEYS: KEY, MC_OFFLINE_DELAY_MS: '120', MC_SLOT_CHECK_SECONDS: '1', MC_WEBHOOK_KEY: 'k' });
+  config = testConfig({ MC_API_KEYS: KEY, MC_OFFLINE_DELAY_MS: '400', MC_SLOT_CHECK_SECONDS: '1', MC_WEBHOOK_KEY: 'k' });
   worker = await startTestWorker(env, config);
   workerDone = worker.run();
   web = await startWebServer({ client: env.client, config, credentials: resolveCredentials(config), metrics: createMetrics({ defaultMetrics: false }) }, { port: 0, host: '127.0.0.1' });

@@ -68,7 +68,8 @@ test('When a run is started on one replica, then a stream on another replica rec
   await stream.waitFor((m) => m.event === 'run-event' && JSON.parse(m.data).runId === id && JSON.parse(m.data).type === 'run.done', 30_000);
   const events = runEvents(stream, id);
   expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
-  expect(events.map((e) => e.type)).toEqual([
+  // The pipeline's own events in order; the Tasks stage's graph reports its nodes in between.
+  expect(events.map((e) => e.type).filter((t) => t.startsWith('run.') || t.startsWith('stage.'))).toEqual([
     'run.running',
     ...['inspiration', 'goals', 'tasks', 'validation'].flatMap(() => ['stage.started', 'stage.completed']),
     // Delivery is formatted, then takes effect (a final approval gate may stand between the two).
@@ -77,6 +78,7 @@ test('When a run is started on one replica, then a stream on another replica rec
     'stage.completed',
     'run.done',
   ]);
+  expect(events.map((e) => e.type)).toEqual(expect.arrayContaining(['dag.planned', 'node.started', 'node.completed']));
   const ids = stream.messages.filter((m) => m.event === 'run-event').map((m) => m.id);
   expect(new Set(ids).size).toBe(ids.length);
 });
@@ -94,7 +96,10 @@ test('When a client reconnects with Last-Event-ID to a replica without memory, t
   const resumed = await sse(`${fresh.url}/api/events`, { 'last-event-id': third.id! });
   const last = await resumed.waitFor((m) => m.event === 'run-event' && JSON.parse(m.data).runId === id && JSON.parse(m.data).type === 'run.done', 10_000);
   expect(last).toBeDefined();
-  expect(runEvents(resumed, id).map((e) => e.seq)).toEqual([4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
+  // Exactly the events after the third, as the run itself records them: no gap, no duplicate.
+  const all = (await (await fetch(`${fresh.url}/api/runs/${id}`, { headers: auth })).json()) as { events: { seq: number }[] };
+  expect(all.events.length).toBeGreaterThan(10);
+  expect(runEvents(resumed, id).map((e) => e.seq)).toEqual(all.events.map((e) => e.seq).filter((seq) => seq > 3));
 });
 
 test('When a run stream is opened, then it starts with the current state and pushes every stage change until Done', async () => {
