@@ -114,6 +114,63 @@ test('When a user cancels a running run from its dialog, then it moves to Cancel
   await page.screenshot({ path: path.join(os.tmpdir(), 'mc-web-board.png') });
 });
 
+test('When a run asks for review before delivery, then it waits in Review and the reviewer approves it from the page', async () => {
+  await page.fill('#task', 'Draft the release notes for the review test');
+  await page.check('#opt-review');
+  await page.click('#run-form button[type=submit]');
+  await page.uncheck('#opt-review');
+  const card = page.locator('#board .column[data-status="Review"] .card', { hasText: 'release notes for the review test' });
+  await card.waitFor({ timeout: 30_000 });
+  await card.click();
+  await page.waitForSelector('#gate-panel[data-gate="final"]');
+  // What is to be approved is shown: the formatted delivery.
+  expect(await page.textContent('#gate-panel')).toContain('Draft the release notes');
+  await page.fill('#gate-feedback', 'Looks right');
+  await page.click('#gate-approve');
+  await page.waitForSelector('#run-detail [data-run-status="Done"]', { timeout: 15_000 });
+  expect(await page.locator('#gate-panel').count()).toBe(0);
+  // The task graph of the Tasks stage is shown node by node.
+  expect(await page.locator('#dag-panel tr[data-node]').count()).toBeGreaterThanOrEqual(2);
+  expect(await page.locator('#dag-panel td.status-done').count()).toBe(await page.locator('#dag-panel tr[data-node]').count());
+  await page.screenshot({ path: path.join(os.tmpdir(), 'mc-web-review.png') });
+  await page.click('#run-dialog form button');
+});
+
+test('When a reviewer rejects at the gate with a reason, then the run ends Failed with that reason', async () => {
+  await page.fill('#task', 'A draft the reviewer will reject');
+  await page.check('#opt-review');
+  await page.click('#run-form button[type=submit]');
+  await page.uncheck('#opt-review');
+  const card = page.locator('#board .column[data-status="Review"] .card', { hasText: 'the reviewer will reject' });
+  await card.waitFor({ timeout: 30_000 });
+  await card.click();
+  await page.waitForSelector('#gate-panel');
+  await page.fill('#gate-feedback', 'Not what we need');
+  await page.click('#gate-reject');
+  await page.waitForSelector('#run-detail [data-run-status="Failed"]', { timeout: 15_000 });
+  expect(await page.textContent('#run-detail')).toContain('Not what we need');
+  await page.click('#run-dialog form button');
+});
+
+test('When a user asks for the Robot Host, then the page carries the conversation and the confirmation starts the run', async () => {
+  await page.fill('#task', 'Plan a launch');
+  await page.check('#opt-host');
+  await page.click('#run-form button[type=submit]');
+  await page.uncheck('#opt-host');
+  const card = page.locator('#board .card', { hasText: 'Plan a launch' });
+  await card.waitFor({ timeout: 15_000 });
+  await card.click();
+  await page.waitForSelector('#host-panel #host-message', { timeout: 15_000 });
+  expect(await page.locator('#host-panel .transcript li.host').count()).toBeGreaterThanOrEqual(1);
+  await page.fill('#host-message', 'For the mobile app, in March');
+  await page.click('#host-send');
+  await page.waitForSelector('#host-confirm', { timeout: 15_000 });
+  expect(await page.textContent('#host-panel')).toContain('mobile app');
+  await page.click('#host-confirm');
+  await page.waitForSelector('#run-detail [data-run-status="Done"]', { timeout: 30_000 });
+  await page.click('#run-dialog form button');
+});
+
 test('When the whole session is over, then the page made no request off the machine and logged no errors', () => {
   expect(foreignRequests).toEqual([]);
   expect(consoleErrors.filter((e) => !/401/.test(e))).toEqual([]);

@@ -150,6 +150,112 @@ function connectEvents() {
 // ---- one run ---------------------------------------------------------------------------------------------------
 
 let runSource;
+/** Text typed into the dialog survives the re-render of a pushed state. */
+const drafts = { feedback: '', message: '' };
+
+async function act(path, body) {
+  const error = $('#action-error');
+  try {
+    await api(path, { method: 'POST', body: JSON.stringify(body || {}) });
+    if (error) error.hidden = true;
+    return true;
+  } catch (err) {
+    if (error) {
+      error.textContent = err.message;
+      error.hidden = false;
+    }
+    return false;
+  }
+}
+
+function draftBox(id, key, placeholder) {
+  const box = el('textarea', { id, rows: '2', placeholder, oninput: (e) => (drafts[key] = e.target.value) });
+  box.value = drafts[key];
+  return box;
+}
+
+/** The gate the run waits at: what is to be approved, and the three decisions (or a raise at the budget gate). */
+function gatePanel(s) {
+  const g = s.gate;
+  if (!g) return null;
+  const runPath = `/api/runs/${encodeURIComponent(s.runId)}/approvals`;
+  const decide = (decision, extra = {}) =>
+    act(runPath, { gate: g.gate, decision, by: 'page', ...(drafts.feedback.trim() ? { feedback: drafts.feedback.trim() } : {}), ...extra }).then((ok) => {
+      if (ok) drafts.feedback = '';
+    });
+  const latest = Object.entries(g.subject || {}).pop();
+  const preview = latest ? (typeof latest[1] === 'object' && latest[1] && latest[1].content ? latest[1].content : JSON.stringify(latest[1], null, 2)) : '';
+  const isBudget = g.gate === 'budget';
+  return el('section', { class: 'panel gate', id: 'gate-panel', 'data-gate': g.gate },
+    el('h3', {}, `Waiting at the ${g.gate} gate`),
+    el('p', {}, `Since ${fmtTime(g.since)}`, g.deadline ? ` · deadline ${new Date(g.deadline).toLocaleString()} (then ${g.onTimeout})` : '', g.escalated ? ' · escalated' : ''),
+    isBudget && g.budget ? el('p', {}, g.budget.reason) : null,
+    !isBudget && latest ? el('details', {}, el('summary', {}, `What is to be approved: ${latest[0]}`), el('pre', {}, preview.slice(0, 20000))) : null,
+    draftBox('gate-feedback', 'feedback', isBudget ? 'Note (optional)' : 'Feedback: a reason to reject, or what to change when sending back'),
+    el('div', { class: 'actions' },
+      isBudget
+        ? [
+            el('input', { id: 'raise-tokens', type: 'number', min: '0', placeholder: 'raise tokens by' }),
+            el('input', { id: 'raise-cost', type: 'number', min: '0', step: '0.01', placeholder: 'raise $ by' }),
+            el('button', { id: 'gate-approve', onclick: () => decide('approve', { raiseBy: { tokens: Number($('#raise-tokens').value) || undefined, costUsd: Number($('#raise-cost').value) || undefined } }) }, 'Raise and continue'),
+          ]
+        : el('button', { id: 'gate-approve', onclick: () => decide('approve') }, 'Approve'),
+      g.revisable && !isBudget ? el('button', { id: 'gate-revise', class: 'secondary', onclick: () => decide('revise') }, `Send back to ${g.revisable} (${g.revisions}/${g.maxRevisions})`) : null,
+      el('button', { id: 'gate-reject', class: 'danger', onclick: () => decide('reject') }, 'Reject'),
+    ),
+  );
+}
+
+/** The Robot Host conversation: its questions, the person's answers, and the confirmation. */
+function hostPanel(s) {
+  const h = s.host;
+  if (!h || h.status === 'confirmed') return null;
+  const base = `/api/runs/${encodeURIComponent(s.runId)}`;
+  return el('section', { class: 'panel host', id: 'host-panel' },
+    el('h3', {}, 'Robot Host'),
+    el('ol', { class: 'transcript' }, h.transcript.map((m) => el('li', { class: m.role }, el('b', {}, m.role === 'host' ? 'Host: ' : 'You: '), m.text))),
+    h.status === 'thinking' ? el('p', {}, 'The host is thinking…') : null,
+    h.status === 'asking'
+      ? el('div', { class: 'actions' }, draftBox('host-message', 'message', 'Your answer'),
+          el('button', { id: 'host-send', onclick: () => act(`${base}/messages`, { text: drafts.message, by: 'page' }).then((ok) => ok && (drafts.message = '')) }, 'Send'))
+      : null,
+    h.status === 'confirming' ? el('button', { id: 'host-confirm', onclick: () => act(`${base}/confirm`, { by: 'page' }) }, 'Confirm and start') : null,
+  );
+}
+
+/** The Tasks stage's graph: every node, live, with its own cancel / retry / approval. */
+function dagPanel(s) {
+  const d = s.dag;
+  if (!d || !d.nodes) return null;
+  const base = `/api/runs/${encodeURIComponent(s.runId)}/nodes`;
+  const open = !TERMINAL.includes(s.status);
+  return el('section', { class: 'panel dag', id: 'dag-panel' },
+    el('h3', {}, `Task graph (${d.nodes.length} nodes)`),
+    d.summary ? el('p', { class: 'summary' }, d.summary) : null,
+    el('table', {},
+      el('thead', {}, el('tr', {}, ['Node', 'Kind', 'Needs', 'Status', 'Model', 'Duration', ''].map((x) => el('th', {}, x)))),
+      el('tbody', {}, d.nodes.map((n) => {
+        const id = encodeURIComponent(n.id);
+        const controls = [];
+        if (open && ['pending', 'running', 'waiting'].includes(n.status)) controls.push(el('button', { class: 'secondary node-cancel', onclick: () => act(`${base}/${id}/cancel`) }, 'Cancel'));
+        if (open && ['failed', 'cancelled'].includes(n.status)) controls.push(el('button', { class: 'node-retry', onclick: () => act(`${base}/${id}/retry`) }, 'Retry'));
+        if (open && n.status === 'waiting') {
+          controls.push(el('button', { class: 'node-approve', onclick: () => act(`${base}/${id}/approval`, { decision: 'approve' }) }, 'Approve'));
+          controls.push(el('button', { class: 'danger node-reject', onclick: () => act(`${base}/${id}/approval`, { decision: 'reject' }) }, 'Reject'));
+        }
+        return el('tr', { 'data-node': n.id },
+          el('td', {}, el('span', { class: 'mono' }, n.id), ' ', n.title),
+          el('td', {}, n.kind),
+          el('td', { class: 'mono' }, (n.dependsOn || []).join(', ')),
+          el('td', { class: `status-${n.status}` }, n.status),
+          el('td', { class: 'mono', title: n.reason || '' }, n.model || ''),
+          el('td', {}, fmtMs(n.durationMs)),
+          el('td', {}, controls),
+        );
+      })),
+    ),
+  );
+}
 
 function renderRun(s) {
   const detail = $('#run-detail');
@@ -166,6 +272,9 @@ function renderRun(s) {
     s.error ? el('p', { class: 'error' }, `Failed in ${s.error.stage || '?'}: ${s.error.message}`) : null,
     s.interruptedStage ? el('p', {}, `Cancelled during ${s.interruptedStage}`) : null,
     canCancel ? el('button', { class: 'danger', id: 'cancel-run', onclick: () => cancelRun(s.runId) }, 'Cancel run') : null,
+    el('p', { class: 'error', id: 'action-error', hidden: '' }),
+    hostPanel(s),
+    gatePanel(s),
     el('table', {},
       el('thead', {}, el('tr', {}, ['Stage', 'Status', 'Duration', 'Tokens in/out', 'Cost', 'Summary'].map((h) => el('th', {}, h)))),
       el('tbody', {}, stages.map((st) =>
@@ -178,6 +287,7 @@ function renderRun(s) {
           el('td', {}, st.summary || st.error || ''),
         ))),
     ),
+    dagPanel(s),
     s.usage ? el('p', {}, `Total: ${s.usage.calls} model calls, ${s.usage.inputTokens + s.usage.outputTokens} tokens, $${s.usage.costUsd.toFixed(4)}`) : null,
     result ? el('h3', {}, 'Result') : null,
     result ? el('pre', { id: 'run-result' }, result) : null,
@@ -216,7 +326,10 @@ $('#run-form').addEventListener('submit', async (ev) => {
   const error = $('#form-error');
   error.hidden = true;
   try {
-    const created = await api('/api/runs', { method: 'POST', body: JSON.stringify({ task: $('#task').value }) });
+    const body = { task: $('#task').value };
+    if ($('#opt-review').checked) body.approvals = { gates: [{ at: 'final' }] };
+    if ($('#opt-host').checked) body.host = true;
+    const created = await api('/api/runs', { method: 'POST', body: JSON.stringify(body) });
     $('#task').value = '';
     if (!runs.has(created.id)) runs.set(created.id, { id: created.id, status: created.status, task: created.task, startedAt: new Date().toISOString() });
     renderBoard();
