@@ -179,26 +179,53 @@ describe('bad input', () => {
   });
 });
 
+describe('definition reaches the run', () => {
+  test('When a robot lists tools and stage model overrides, then its runs carry exactly those and a tool it lacks is refused', async () => {
+    await call('POST', '/api/robots', {
+      id: 'fetcher',
+      name: 'Fetcher',
+      role: 'Reads pages.',
+      tools: ['http_fetch'],
+      stages: { goals: { model: 'custom-goals-model', temperature: 0.1 } },
+    });
+    const r = await call('POST', '/api/runs', { task: 'Read the docs', robotId: 'fetcher' });
+    const done = await runState(r.json.id, 'Done');
+    expect(done.robot.tools).toEqual(['http_fetch']);
+    expect(done.robot.routing).toEqual({ stages: { goals: { model: 'custom-goals-model', temperature: 0.1 } } });
+    // A supplied graph with a command node is refused for this robot: its definition does not list `command`.
+    const refused = await call('POST', '/api/runs', {
+      task: 'Run a command',
+      robotId: 'fetcher',
+      dag: [{ id: 'c1', title: 'List files', kind: 'command', dependsOn: [], instructions: 'ls', expectedOutput: 'a listing', args: { argv: ['ls'] } }],
+    });
+    const failed = await runState(refused.json.id, 'Failed');
+    expect(failed.error.message).toMatch(/command.*not (allowed|listed|permitted)|may not use|not allowed/i);
+  });
+});
+
 describe('versions and runs', () => {
   test('When a robot is edited while a run is in flight, then that run keeps its version and the next run uses the new one', async () => {
-    await call('POST', '/api/robots', { id: 'editor', name: 'Editor', role: 'Edits drafts carefully.', duty: 'Edit the drafts.' });
+    // A gate before Delivery holds the first run in flight (Review) for as long as the test needs.
+    const gate = { gates: [{ at: 'delivery' }] };
+    await call('POST', '/api/robots', { id: 'editor', name: 'Editor', role: 'Edits drafts carefully.', duty: 'Edit the drafts.', approvals: gate });
     const first = await call('POST', '/api/robots/editor/trigger', {});
     expect(first.status).toBe(201);
     expect(first.json.robotVersion).toBe(1);
-    await runState(first.json.id, 'Running');
+    await runState(first.json.id, 'Review');
 
-    const edited = await call('PATCH', '/api/robots/editor', { name: 'Editor-in-chief', role: 'Rewrites drafts boldly.' });
+    const edited = await call('PATCH', '/api/robots/editor', { name: 'Editor-in-chief', role: 'Rewrites drafts boldly.', approvals: { gates: [] } });
     expect(edited.json.version).toBe(2);
+    expect((await call('POST', `/api/runs/${first.json.id}/approvals`, { decision: 'approve' })).status).toBe(200);
 
     const done = await runState(first.json.id, 'Done');
-    expect(done.robot).toEqual({ id: 'editor', name: 'Editor', role: 'Edits drafts carefully.', version: 1 });
+    expect(done.robot).toEqual({ id: 'editor', name: 'Editor', role: 'Edits drafts carefully.', version: 1, tools: [] });
     expect(done.task).toBe('Edit the drafts.');
     expect(done.stages[0].output.brief).toContain('Edits drafts carefully');
 
     const second = await call('POST', '/api/runs', { task: 'Edit this one', robotId: 'editor' });
     expect(second.status).toBe(201);
     const next = await runState(second.json.id, 'Done');
-    expect(next.robot).toEqual({ id: 'editor', name: 'Editor-in-chief', role: 'Rewrites drafts boldly.', version: 2 });
+    expect(next.robot).toEqual({ id: 'editor', name: 'Editor-in-chief', role: 'Rewrites drafts boldly.', version: 2, tools: [] });
     expect(next.trigger).toBe('api');
 
     const runs = await eventually(async () => {

@@ -22,7 +22,7 @@
  */
 import type { ScheduleDescription, ScheduleOptions, ScheduleSpec, ScheduleUpdateOptions } from '@temporalio/client';
 import { McRobotId, McStatus, McTrigger } from '../../workflows/search-attributes';
-import type { RunInput, Trigger } from '../../workflows/types';
+import type { RoutingOverrides, RunInput, StageName, Trigger } from '../../workflows/types';
 import { durationMs, RobotSchedule, StoredRobot } from './schema';
 
 export const scheduleIdOf = (robotId: string) => `robot-${robotId}`;
@@ -53,12 +53,34 @@ export const isModeNote = (note?: string) =>
   !!note && [NOTES.on_demand, NOTES.continuous, NOTES.continuousPaused, NOTES.triggers_only].some((n) => note === n);
 
 /** The RunInput a run of this robot starts with. `host` applies to manual runs only. */
+/** Per-stage model overrides of the definition, as the router takes them. */
+function routingOf(robot: StoredRobot): RoutingOverrides | undefined {
+  const stages: RoutingOverrides['stages'] = {};
+  for (const [stage, o] of Object.entries(robot.stages ?? {})) {
+    if (o && (o.model || o.temperature !== undefined)) stages[stage as StageName] = { model: o.model, temperature: o.temperature };
+  }
+  return Object.keys(stages).length ? { stages } : undefined;
+}
+
+/** "Reports to" given as an http(s) URL is where gate escalations are posted. */
+function escalation(robot: StoredRobot): { name?: string; webhookUrl: string } | undefined {
+  return robot.reportsTo && /^https?:\/\//i.test(robot.reportsTo) ? { name: `${robot.name}'s reports-to contact`, webhookUrl: robot.reportsTo } : undefined;
+}
+
 export function runInputOf(robot: StoredRobot, trigger: Trigger, extra: { task?: string; context?: Record<string, unknown> } = {}): RunInput {
   return {
     task: extra.task ?? robot.duty ?? DEFAULT_DUTY,
-    robot: { id: robot.id, name: robot.name, role: robot.role, version: robot.version },
+    robot: {
+      id: robot.id,
+      name: robot.name,
+      role: robot.role,
+      version: robot.version,
+      // A robot may use only the tools its definition lists.
+      tools: robot.tools,
+      routing: routingOf(robot),
+    },
     trigger,
-    approvals: robot.approvals,
+    approvals: robot.approvals && escalation(robot) ? { ...robot.approvals, escalateTo: escalation(robot) } : robot.approvals,
     budget: robot.budget,
     host: trigger === 'api' ? robot.host : undefined,
     context: extra.context,
