@@ -1,6 +1,6 @@
 /**
  * Workflows for the benchmarks: the real robotRunWorkflow, and the baseline it is compared with — a bare
- * workflow that calls five no-op activities in sequence with the same timeouts and retry policy.
+ * workflow that calls as many no-op activities, in sequence, with the same timeouts and retry policy.
  */
 import { proxyActivities } from '@temporalio/workflow';
 
@@ -16,8 +16,8 @@ const { noop } = proxyActivities<BaselineActivities>({
   retry: { initialInterval: 1000, backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 3 },
 });
 
-export async function bareFiveActivitiesWorkflow(): Promise<string[]> {
+export async function bareActivitiesWorkflow(count: number): Promise<string[]> {
   const out: string[] = [];
-  for (const stage of ['inspiration', 'goals', 'tasks', 'validation', 'delivery']) out.push(await noop(stage));
+  for (let i = 0; i < count; i++) out.push(await noop(`step-${i}`));
   return out;
 }
