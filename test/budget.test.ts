@@ -22,14 +22,42 @@ let worker: Worker;
 let workerDone: Promise<void>;
 const call = apiClient(() => web.url, KEY);
 const tokens = (u: { inputTokens: number; outputTokens: number }) => u.inputTokens + u.outputTokens;
-/** A whole run at the fake provider: inspiration, goals, task plan, one task, validation, delivery. */
-const CALLS_PER_RUN = 6;
+/**
+ * A whole run at the fake provider: inspiration, goals, the task graph's plan (one node), the node's run and its
+ * validation, validation, delivery.
+ */
+const CALLS_PER_RUN = 7;
+/** The Tasks stage of such a run: plan, node run, node validation. */
+const TASKS_CALLS = 3;
+const isPlanCall = (c: { body: any }) => /Plan the goals as a DAG/.test(String(c.body.messages[0].content));
+const isNodeRun = (c: { body: any }) => /Do this task/.test(String(c.body.messages[0].content));
 
 async function waitFor(id: string, check: (run: any) => boolean, timeoutMs = 20000) {
   return eventually(async () => {
     const r = await call('GET', `/api/runs/${id}`);
     return r.status === 200 && check(r.json) ? r.json : undefined;
   }, timeoutMs);
+}
+
+/**
+ * Start budgeted runs until one waits at a budget gate where `stop` holds. Each probe's cap is the previous one's
+ * spend plus what its refused request needed, so the gate moves a request further each time; the probes that do
+ * not stop where wanted are cancelled. Returns the run at its gate, its cap, its task and where its calls start in
+ * `llm.calls`.
+ */
+async function probe(stop: (run: any) => boolean) {
+  let cap = 100;
+  for (let i = 0; i < 40; i++) {
+    const task = `Budget probe ${randomUUID()}`;
+    const runStart = llm.calls.length;
+    const id = (await call('POST', '/api/runs', { task, budget: { maxTokens: cap } })).json.id;
+    const atGate = await waitFor(id, (r) => r.status === 'Review' || r.status === 'Done');
+    if (atGate.status === 'Review' && stop(atGate)) return { id, cap, task, runStart, atGate };
+    await call('POST', `/api/runs/${id}/cancel`);
+    if (atGate.status !== 'Review') break;
+    cap = Math.max(cap + 1, tokens(atGate.usage) + atGate.gate.budget.needed.tokens);
+  }
+  throw new Error('no probe stopped where wanted');
 }
 
 beforeAll(async () => {
@@ -83,40 +111,100 @@ describe('budgets', () => {
     expect(done.usage.calls).toBe(CALLS_PER_RUN);
     expect(tokens(done.usage)).toBe(CALLS_PER_RUN * 18);
     expect(tokens(done.usage)).toBeLessThanOrEqual(cap + 1000);
+    // One source of truth: the run's usage is the sum of its stages' calls, the Tasks stage's those of its graph.
+    expect(done.stages.reduce((n: number, s: any) => n + s.calls.length, 0)).toBe(done.usage.calls);
+    expect(done.stages[2].calls).toHaveLength(TASKS_CALLS);
+    expect(done.dag.nodes.reduce((n: number, x: any) => n + x.usage.calls, 0)).toBe(TASKS_CALLS - 1);
   });
 
   test('When the budget stops a run in the middle of a stage, then the stage resumes after the raise without repeating calls', async () => {
-    // The plan asks for a task with long instructions, so the task's own request is bigger than the plan's: a cap
-    // found by probing lets inspiration, goals and the plan through and refuses the task, inside the Tasks stage.
+    // The planner answers with a node that has long instructions, so the node's own request is bigger than the
+    // plan's: a cap found by probing lets inspiration, goals and the plan through and refuses the node's request,
+    // inside the task graph.
     const longInstructions = 'Collect notes on every source, with a citation for each claim. '.repeat(12);
     llm.setResponder(
       pipelineResponder((_c, stage) =>
         stage === 'tasks.plan'
-          ? { content: JSON.stringify({ tasks: [{ id: 't1', title: 'Collect notes', kind: 'text', goalId: 'g1', instructions: longInstructions, expectedOutput: 'Notes' }] }) }
+          ? { content: JSON.stringify({ nodes: [{ id: 't1', title: 'Collect notes', kind: 'text', dependsOn: [], instructions: longInstructions, expectedOutput: 'Notes' }] }) }
           : undefined,
       ),
     );
     const callsBefore = llm.calls.length;
-    const taskWords = `Budget mid-stage ${randomUUID()}`;
-    const probe = Array.from({ length: 30 }, (_, i) => 240 + i * 10);
-    let id = '';
-    let atGate: any;
-    for (const cap of probe) {
-      id = (await call('POST', '/api/runs', { task: taskWords, budget: { maxTokens: cap } })).json.id;
-      atGate = await waitFor(id, (r) => r.status === 'Review' || r.status === 'Done');
-      if (atGate.status === 'Review' && atGate.gate.budget.stage === 'tasks' && atGate.stages[2].calls.length === 1) break;
-      await call('POST', `/api/runs/${id}/cancel`);
-      atGate = undefined;
-    }
-    expect(atGate).toBeDefined();
+    const { id, atGate, runStart } = await probe((r) => r.gate.budget.stage === 'tasks' && r.stages[2].calls.length === 1);
+    // Stopped inside the graph: planned, the node's request refused before it was sent, nothing spent past the cap.
+    expect(atGate.dag.nodes).toEqual([expect.objectContaining({ id: 't1', status: 'running' })]);
+    expect(atGate.events.some((e: any) => e.type === 'node.budget')).toBe(true);
+    expect(tokens(atGate.usage)).toBeLessThanOrEqual(atGate.budget.maxTokens);
+    expect(atGate.usage.calls).toBe(3);
     const before = llm.calls.length;
+    expect(llm.calls.slice(runStart)).toHaveLength(3);
+    expect(llm.calls.slice(runStart).filter(isNodeRun)).toHaveLength(0);
     await call('POST', `/api/runs/${id}/approvals`, { decision: 'approve', raiseBy: { tokens: 5000 } });
     const done = await waitFor(id, (r) => r.status === 'Done');
-    // Plan was not asked again: the resumed Tasks stage made just the one task call.
-    expect(llm.calls.slice(before).filter((c) => /Plan concrete executable tasks/.test(String(c.body.messages[0].content)))).toHaveLength(0);
-    expect(done.stages[2].calls).toHaveLength(2);
+    // The plan was not asked again: the resumed graph ran the refused node once (then its validation).
+    expect(llm.calls.slice(before).filter(isPlanCall)).toHaveLength(0);
+    expect(llm.calls.slice(before).filter(isNodeRun)).toHaveLength(1);
+    expect(done.stages[2].calls).toHaveLength(TASKS_CALLS);
+    expect(done.dag.nodes).toEqual([expect.objectContaining({ id: 't1', status: 'done', runs: 1 })]);
+    expect(done.events.some((e: any) => e.type === 'node.failed')).toBe(false);
     expect(done.usage.calls).toBe(CALLS_PER_RUN);
     expect(llm.calls.length).toBeGreaterThan(callsBefore);
+    llm.setResponder(pipelineResponder());
+  });
+
+  test('When the budget runs out inside a task graph with parallel nodes, then nothing new starts at the gate, a raise runs every node once, and a rejection there ends the run', async () => {
+    // Three parallel branches and a synthesis: 3 + 4 × 2 + 2 calls in all.
+    const branches = ['a', 'b', 'c'].map((id) => ({
+      id,
+      title: `Branch ${id}`,
+      kind: 'text',
+      dependsOn: [],
+      instructions: `Research branch ${id} of the topic in depth. `.repeat(6),
+      expectedOutput: 'Notes',
+    }));
+    const graph = {
+      nodes: [...branches, { id: 's', title: 'Synthesis', kind: 'synthesize', dependsOn: ['a', 'b', 'c'], instructions: 'Combine the branches.', expectedOutput: 'Report' }],
+    };
+    const totalCalls = 3 + graph.nodes.length * 2 + 2;
+    llm.setResponder(pipelineResponder((_c, stage) => (stage === 'tasks.plan' ? { content: JSON.stringify(graph) } : undefined)));
+    // Stopped inside the graph, with some nodes done and some not.
+    const doneNodes = (r: any) => (r.dag?.nodes ?? []).filter((n: any) => n.status === 'done').length;
+    const { id, cap, task, runStart, atGate } = await probe((r) => r.gate.budget.stage === 'tasks' && doneNodes(r) >= 1 && doneNodes(r) < graph.nodes.length);
+    // Every call the provider saw is billed, none past the cap, and no node failed for lack of budget.
+    expect(llm.calls.length - runStart).toBe(atGate.usage.calls);
+    expect(tokens(atGate.usage)).toBeLessThanOrEqual(cap);
+    expect(atGate.gate.budget.caps).toEqual({ maxTokens: cap });
+    expect(atGate.dag.nodes.filter((n: any) => ['failed', 'skipped', 'cancelled'].includes(n.status))).toEqual([]);
+    expect(atGate.stages.reduce((n: number, s: any) => n + s.calls.length, 0)).toBe(atGate.usage.calls);
+    // While the run waits at the gate nothing is called and no node starts or finishes.
+    await new Promise((r) => setTimeout(r, 500));
+    const still = (await call('GET', `/api/runs/${id}`)).json;
+    expect(llm.calls.length - runStart).toBe(atGate.usage.calls);
+    expect(still.dag.nodes.map((n: any) => n.status)).toEqual(atGate.dag.nodes.map((n: any) => n.status));
+
+    await call('POST', `/api/runs/${id}/approvals`, { gate: 'budget', decision: 'approve', raiseBy: { tokens: 5000 } });
+    const done = await waitFor(id, (r) => r.status === 'Done');
+    expect(done.dag.nodes.map((n: any) => [n.id, n.status, n.runs])).toEqual(graph.nodes.map((n) => [n.id, 'done', 1]));
+    expect(done.events.some((e: any) => e.type === 'node.failed')).toBe(false);
+    // No call twice: each node asked the provider once, and the run's calls are exactly one run's.
+    const mine = llm.calls.slice(runStart).filter((c) => c.prompt.includes(task));
+    for (const n of graph.nodes) expect(mine.filter((c) => isNodeRun(c) && c.prompt.includes(`This task: ${n.title}\n`))).toHaveLength(1);
+    expect(llm.calls.length - runStart).toBe(totalCalls);
+    expect(done.usage.calls).toBe(totalCalls);
+    expect(done.stages.reduce((n: number, s: any) => n + s.calls.length, 0)).toBe(totalCalls);
+    expect(tokens(done.usage)).toBeLessThanOrEqual(cap + 5000);
+
+    // Rejected at a budget gate inside the graph: the run ends Failed, no node is left running, nothing more is called.
+    const stopped = await probe((r) => r.gate.budget.stage === 'tasks' && (r.dag?.nodes ?? []).length > 0);
+    const rejected = await call('POST', `/api/runs/${stopped.id}/approvals`, { gate: 'budget', decision: 'reject', feedback: 'Enough' });
+    expect(rejected.status).toBe(200);
+    expect(rejected.json.status).toBe('Failed');
+    expect(rejected.json.error).toMatchObject({ stage: 'tasks', type: 'Rejected', message: 'Enough' });
+    expect(rejected.json.stages[2].status).toBe('failed');
+    expect(rejected.json.dag.nodes.filter((n: any) => ['pending', 'running', 'waiting'].includes(n.status))).toEqual([]);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(llm.calls.length - stopped.runStart).toBe(stopped.atGate.usage.calls);
+    expect(tokens(rejected.json.usage)).toBeLessThanOrEqual(stopped.cap);
     llm.setResponder(pipelineResponder());
   });
 

@@ -11,6 +11,14 @@
  * touching its siblings; a run cancel reaches every node through the root scope. Command nodes (desktop tools)
  * run on their desktop's task queue and, unless the plan says otherwise, first wait for `approveNode`.
  *
+ * Budget: every model-calling activity of the graph (planner, node, node validator) runs under a grant, a share of
+ * what is left of the run's budget, reserved while it is in flight so that parallel nodes together cannot
+ * overspend; its budget guard refuses, unsent, a request that would spend more than its grant. A refused node waits
+ * for budget to come back from the activities in flight, or, with nothing in flight, for the run's budget gate
+ * (status Review; nothing new starts meanwhile): a raise runs the refused activity again (not a node failure,
+ * and finished nodes never run twice), a rejection ends the run. Calls are billed once, into the node, the Tasks
+ * stage and the run, as each activity returns (see `budgeted` and `serveBudget`).
+ *
  * Size: node outputs are capped by the node activity (MC_NODE_OUTPUT_MAX_CHARS); the inputs a node receives
  * are cut to MAX_NODE_INPUT_CHARS in total and the Tasks stage output to MAX_STAGE_OUTPUT_CHARS, so no payload
  * nears Temporal's 2 MB limit; the run state keeps only a preview of each output. History: a node costs about a
@@ -32,8 +40,21 @@ import {
   setHandler,
 } from '@temporalio/workflow';
 import type { DagActivities, DesktopActivities } from '../activities/dag';
-import { DagNodeState, DagState, dependantsOf, NodeStatus, PlannedNode, sinks, TaskOutcome, TasksOutput } from './dag';
-import { addCalls, emptyUsage, ModelCallRecord, RunInput, RunState, RunStatus, StageResult } from './types';
+import { DagNodeState, DagState, dependantsOf, isModelKind, NodeStatus, PlannedNode, sinks, TaskOutcome, TasksOutput } from './dag';
+import {
+  addCalls,
+  BUDGET_EXCEEDED,
+  BudgetAllowance,
+  BudgetExceededDetails,
+  emptyUsage,
+  ModelCallRecord,
+  RunInput,
+  RunState,
+  RunStatus,
+  StageResult,
+} from './types';
+
+type Needed = BudgetExceededDetails['needed'];
 
 /** Total characters of dependency outputs handed to one node. */
 export const MAX_NODE_INPUT_CHARS = 32_000;
@@ -56,6 +77,20 @@ export const approveNodeUpdate = defineUpdate<NodeControlResult, [{ nodeId: stri
   'approveNode',
 );
 
+/** The run's budget as the task graph sees it (robot-run.ts binds it to the Tasks stage). */
+export interface DagBudget {
+  /** What is left of the run's caps after everything billed so far; undefined when the run has no budget. */
+  allowance(): BudgetAllowance | undefined;
+  /** What the next model-calling step is expected to cost: the average of the run's steps so far (0 before the first). */
+  estimate(): Needed;
+  /**
+   * The run's budget gate, for the Tasks stage: returns at once when what is left covers the expected next step;
+   * otherwise (and always with `refused`, what a refused request needed) waits at the `budget` gate, status Review,
+   * until a person raises the caps. A rejection throws (the run ends Failed).
+   */
+  ensure(refused?: Needed, subject?: string): Promise<void>;
+}
+
 /** What the executor needs from the run workflow. */
 export interface DagHost {
   input: RunInput;
@@ -64,7 +99,29 @@ export interface DagHost {
   event(type: string, message: string): void;
   publish(): void;
   setStatus(status: RunStatus, message: string): void;
+  budget: DagBudget;
+  /**
+   * Count calls in the Tasks stage and in the run: the one place the graph's calls are billed (so the run's usage
+   * is always the sum of its stages'). `step`: they are the calls of a model-calling activity that finished.
+   */
+  bill(calls: ModelCallRecord[], step: boolean): void;
 }
+
+/** An activity waiting for its share of the budget, and the share once granted. */
+interface BudgetRequest {
+  what: string;
+  /** What the request this activity had refused needed (it must get at least that). */
+  needed?: Needed;
+  /** With nothing in flight, the budget gate has let it through once. */
+  checked?: boolean;
+  grant?: BudgetAllowance;
+}
+
+const roundUsd = (usd: number) => Math.round(usd * 1e6) / 1e6;
+/** Whether `need` fits in `left` (a cap absent from `left` does not limit). */
+const fits = (need: Needed, left: BudgetAllowance) =>
+  (left.remainingTokens === undefined || need.tokens <= left.remainingTokens) &&
+  (left.remainingCostUsd === undefined || need.costUsd <= left.remainingCostUsd);
 
 const cut = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max)}… [${text.length - max} more characters]`);
 
@@ -83,6 +140,12 @@ export class DagExecutor {
   private readonly acts: DagActivities;
   /** The task as confirmed (the Robot Host may have restated it). */
   private task = '';
+  /** Activities waiting for budget, first come first served (see serveBudget). */
+  private readonly budgetQueue: BudgetRequest[] = [];
+  /** What the model-calling activities in flight may still spend: reserved, so that together they cannot overspend. */
+  private readonly grants = new Set<BudgetAllowance>();
+  /** What the latest refused request of this graph needed: what a request of it takes, a better guess than the average. */
+  private lastRefused: Needed = { tokens: 0, costUsd: 0 };
 
   constructor(private readonly host: DagHost) {
     this.acts = proxyActivities<DagActivities>(this.activityOptions());
@@ -205,16 +268,20 @@ export class DagExecutor {
     this.calls.length = 0;
     this.cancelRequested.clear();
     this.decisions.clear();
+    this.lastRefused = { tokens: 0, costUsd: 0 };
     this.task = extra.task ?? input.task;
-    const plan = await this.acts.planDag({
-      feedback: extra.feedback,
-      task: this.task,
-      robot: input.robot,
-      goals,
-      supplied: input.dag,
-      desktopQueue: opts.desktopQueue,
-    });
-    this.bill(plan.calls);
+    // Under a budget, planning waits at the budget gate first when the run is expected to overspend.
+    const plan = await this.budgeted(undefined, 'the planner', true, (budget) =>
+      this.acts.planDag({
+        feedback: extra.feedback,
+        task: this.task,
+        robot: input.robot,
+        goals,
+        supplied: input.dag,
+        desktopQueue: opts.desktopQueue,
+        budget,
+      }),
+    );
     state.dag = {
       nodes: plan.nodes.map((n) => ({ ...n, status: 'pending', runs: 0, usage: emptyUsage(), validation: [] })),
       parallelism: Math.max(1, opts.dagParallelism ?? 8),
@@ -232,8 +299,12 @@ export class DagExecutor {
     try {
       await this.execute();
     } catch (err) {
-      if (isCancellation(err)) {
-        for (const n of state.dag.nodes) if (['pending', 'running', 'waiting'].includes(n.status)) this.finish(n, 'cancelled', 'run cancelled');
+      // Run cancelled, or the run ends here (a budget gate rejected): nothing of the graph goes on.
+      const why = isCancellation(err) ? 'run cancelled' : `run stopped: ${(err as Error).message}`;
+      for (const n of state.dag.nodes) {
+        if (!['pending', 'running', 'waiting'].includes(n.status)) continue;
+        this.scopes.get(n.id)?.cancel();
+        this.finish(n, 'cancelled', why);
       }
       throw err;
     } finally {
@@ -247,7 +318,8 @@ export class DagExecutor {
     const dag = this.dag!;
     for (;;) {
       this.skipBlocked();
-      this.startReady();
+      // Nothing new starts while an activity waits for budget (and so while the run waits at the budget gate).
+      if (!this.budgetQueue.some((r) => !r.grant)) this.startReady();
       this.refreshStatus();
       const active = dag.nodes.some((n) => n.status === 'running' || n.status === 'waiting' || n.status === 'pending');
       if (!active) {
@@ -257,6 +329,8 @@ export class DagExecutor {
         this.refreshStatus(`waiting for a retry of failed node(s) ${failed.map((n) => n.id).join(', ')}`);
       }
       this.changed = false;
+      // May wait at the budget gate (nothing else starts meanwhile; a rejection ends the run).
+      await this.serveBudget();
       await condition(() => this.changed);
       dag.awaitingRetry = false;
     }
@@ -310,6 +384,8 @@ export class DagExecutor {
     const waiting = dag.nodes.filter((n) => n.status === 'waiting');
     const review = waiting.length > 0 || !!dag.awaitingRetry;
     const { state } = this.host;
+    // The run waits at a gate (the budget gate): that gate owns the status until it is decided.
+    if (state.gate) return;
     if (review && state.status === 'Running') {
       this.host.setStatus('Review', why ?? `node(s) ${waiting.map((n) => n.id).join(', ')} waiting for approval`);
     } else if (!review && state.status === 'Review') {
@@ -386,8 +462,12 @@ export class DagExecutor {
     let feedback: string | undefined;
     for (let round = 0; ; round++) {
       const req = { runId: this.host.state.runId, task: this.task, robot: input.robot, node: spec, inputs: this.inputsOf(n), feedback };
-      const result =
-        n.placement.on === 'desktop' ? await this.desktop(n.placement.taskQueue).runDesktopNode(req) : await this.acts.runDagNode(req);
+      // Tool and command nodes call no model: they need no budget (their validation does).
+      const result = await this.budgeted(n, `node ${n.id}`, isModelKind(n.kind), (budget) =>
+        n.placement.on === 'desktop'
+          ? this.desktop(n.placement.taskQueue).runDesktopNode({ ...req, budget })
+          : this.acts.runDagNode({ ...req, budget }),
+      );
       this.outputs.set(n.id, result.output);
       n.output = cut(result.output, OUTPUT_PREVIEW_CHARS);
       n.outputChars = result.outputChars;
@@ -395,10 +475,10 @@ export class DagExecutor {
       n.model = result.model;
       n.reason = result.reason;
       n.ranOn = result.ranOn;
-      this.addCalls(n, result.calls);
       if (!validate) return;
-      const check = await this.acts.validateDagNode({ runId: this.host.state.runId, task: this.task, robot: input.robot, node: spec, output: result.output });
-      this.addCalls(n, check.calls);
+      const check = await this.budgeted(n, `node ${n.id}'s validator`, true, (budget) =>
+        this.acts.validateDagNode({ runId: this.host.state.runId, task: this.task, robot: input.robot, node: spec, output: result.output, budget }),
+      );
       n.validation.push({ round, ...check.verdict });
       if (check.verdict.passed || round >= maxRevisions) return;
       feedback = check.verdict.feedback;
@@ -407,17 +487,141 @@ export class DagExecutor {
     }
   }
 
-  private addCalls(n: DagNodeState, calls: ModelCallRecord[]) {
-    n.usage = addCalls(n.usage, calls);
-    this.bill(calls);
+  /** Calls count in the node, the stage and the run as they happen (the run workflow does not add the Tasks stage again). */
+  private bill(n: DagNodeState | undefined, calls: ModelCallRecord[], step: boolean) {
+    if (n) n.usage = addCalls(n.usage, calls);
+    this.calls.push(...calls);
+    this.host.bill(calls, step && calls.length > 0);
   }
 
-  /** Calls count in the run's usage as they happen (the run workflow does not add the Tasks stage again). */
-  private bill(calls: ModelCallRecord[]) {
-    this.calls.push(...calls);
-    const { state } = this.host;
-    state.usage = addCalls(state.usage, calls);
-    state.offline ||= calls.some((c) => c.offline);
+  // ---- Budget -----------------------------------------------------------------------------------------------
+
+  /**
+   * One activity of the graph under the run's budget. A model-calling one first waits for its grant (its share of
+   * what is left, see serveBudget) and hands it to the activity, whose budget guard (activities/models/budget.ts)
+   * refuses, unsent, a request that would spend more. Its calls are billed when it returns and the unspent grant
+   * goes back. A refusal (BudgetExceeded) bills the calls made before it and asks again for at least what the
+   * refused request needed, which can mean the budget gate; then the same activity runs again: a refusal is not a
+   * node failure, and nothing that finished runs twice.
+   */
+  private async budgeted<T extends { calls: ModelCallRecord[] }>(
+    n: DagNodeState | undefined,
+    what: string,
+    callsModel: boolean,
+    call: (budget: BudgetAllowance | undefined) => Promise<T>,
+  ): Promise<T> {
+    if (!callsModel || !this.host.budget.allowance()) {
+      const result = await call(undefined);
+      this.bill(n, result.calls, true);
+      return result;
+    }
+    let needed: Needed | undefined;
+    for (;;) {
+      const grant = await this.acquire(what, needed);
+      try {
+        const result = await call(grant);
+        this.bill(n, result.calls, true);
+        return result;
+      } catch (err) {
+        const cause = err instanceof ActivityFailure ? err.cause : undefined;
+        if (!(cause instanceof ApplicationFailure) || cause.type !== BUDGET_EXCEEDED) throw err;
+        const details = (cause.details?.[0] ?? {}) as Partial<BudgetExceededDetails>;
+        this.bill(n, details.calls ?? [], false);
+        needed = details.needed ?? { tokens: 1, costUsd: 0 };
+        this.lastRefused = needed;
+        this.host.event(
+          'node.budget',
+          `${what}: a model request needing about ${needed.tokens} tokens / $${needed.costUsd} was refused by the budget; it runs again once there is budget for it`,
+        );
+      } finally {
+        // Billing above and giving the grant back happen together: the budget left is never counted twice.
+        this.grants.delete(grant);
+        this.changed = true;
+      }
+    }
+  }
+
+  /** Wait for a grant; served by the graph loop (or here, while planning, before the loop runs). */
+  private async acquire(what: string, needed?: Needed): Promise<BudgetAllowance> {
+    const req: BudgetRequest = { what, needed };
+    this.budgetQueue.push(req);
+    this.changed = true;
+    let granted = false;
+    try {
+      if (!this.open) await this.serveBudget();
+      await condition(() => req.grant !== undefined);
+      granted = true;
+      return req.grant as BudgetAllowance;
+    } finally {
+      const i = this.budgetQueue.indexOf(req);
+      if (i >= 0) this.budgetQueue.splice(i, 1);
+      // Cancelled (the node or the run) after its grant was handed out: give it back.
+      if (!granted && req.grant) {
+        this.grants.delete(req.grant);
+        this.changed = true;
+      }
+    }
+  }
+
+  /** What is left of the run's budget minus the grants in flight (undefined: no budget). */
+  private available(): BudgetAllowance | undefined {
+    const left = this.host.budget.allowance();
+    if (!left) return undefined;
+    let tokens = left.remainingTokens;
+    let cost = left.remainingCostUsd;
+    for (const g of this.grants) {
+      if (tokens !== undefined) tokens -= g.remainingTokens ?? 0;
+      if (cost !== undefined) cost = roundUsd(cost - (g.remainingCostUsd ?? 0));
+    }
+    return { remainingTokens: tokens, remainingCostUsd: cost };
+  }
+
+  /**
+   * Hand out budget so that the grants in flight never add up to more than is left: each activity may spend its
+   * grant and no more. First come first served: a request gets an equal share of what is left among the requests
+   * waiting (a refused one at least what its refused request needed); while the first cannot be served, the
+   * others wait behind it and no node starts, until activities in flight give back what they did not spend. With
+   * nothing in flight, the run's budget gate decides: it lets the request through when what is left covers the
+   * expected step (a refused request: what it needed), or waits for a person to raise the caps (or reject).
+   */
+  private async serveBudget(): Promise<void> {
+    for (;;) {
+      const waiting = this.budgetQueue.filter((r) => !r.grant);
+      const req = waiting[0];
+      const left = this.available();
+      if (!req || !left) return;
+      const inFlight = this.grants.size > 0;
+      const share: BudgetAllowance = {
+        remainingTokens: left.remainingTokens === undefined ? undefined : Math.floor(left.remainingTokens / waiting.length),
+        remainingCostUsd: left.remainingCostUsd === undefined ? undefined : Math.floor((left.remainingCostUsd * 1e6) / waiting.length) / 1e6,
+      };
+      // A refused request wants what it needed; another at least what the latest refused one needed (the guard's
+      // real threshold: its prompt plus a minimal answer) and the run's expected step, so that a tight budget runs
+      // nodes one after another instead of splitting into shares too small for any of them.
+      const expected = this.host.budget.estimate();
+      const want: Needed = req.needed ?? {
+        tokens: Math.max(this.lastRefused.tokens, expected.tokens),
+        costUsd: Math.max(this.lastRefused.costUsd, expected.costUsd),
+      };
+      const positive = (left.remainingTokens ?? 1) > 0 && (left.remainingCostUsd ?? 1) > 0;
+      const ok = req.needed || inFlight ? positive && fits(want, left) : !!req.checked;
+      if (ok) {
+        const grant: BudgetAllowance = {
+          remainingTokens:
+            left.remainingTokens === undefined ? undefined : Math.min(left.remainingTokens, Math.max(share.remainingTokens ?? 0, Math.ceil(want.tokens))),
+          remainingCostUsd:
+            left.remainingCostUsd === undefined ? undefined : Math.min(left.remainingCostUsd, Math.max(share.remainingCostUsd ?? 0, roundUsd(want.costUsd))),
+        };
+        this.grants.add(grant);
+        req.grant = grant;
+        continue;
+      }
+      // Budget comes back when the activities in flight finish (they set `changed`).
+      if (inFlight) return;
+      await this.host.budget.ensure(req.needed, req.what);
+      req.checked = true;
+      this.changed = true;
+    }
   }
 
   /** Rolling summary: what the finished nodes found, newest last; cheap and deterministic (no model call). */

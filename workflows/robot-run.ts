@@ -286,8 +286,26 @@ export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
   });
   const quick = proxyActivities<Activities>({ startToCloseTimeout: '30s', retry });
 
-  // Registers the per-node updates (cancelNode, retryNode, approveNode) before the first await.
-  const dag = new DagExecutor({ input, state, now, event: (type, message) => event(type, message, 'tasks'), publish, setStatus });
+  // Registers the per-node updates (cancelNode, retryNode, approveNode) before the first await. The graph bills
+  // its calls into the Tasks stage as they happen and goes through the budget gate from inside (see dag-executor.ts).
+  const tasksStage = state.stages[STAGES.indexOf('tasks')];
+  const dag = new DagExecutor({
+    input,
+    state,
+    now,
+    event: (type, message) => event(type, message, 'tasks'),
+    publish,
+    setStatus,
+    budget: {
+      allowance: () => allowance(),
+      estimate: () => estimate(),
+      ensure: (refused, subject) => ensureBudget(tasksStage, refused, subject),
+    },
+    bill: (calls, step) => {
+      bill(tasksStage, calls);
+      if (step) modelSteps++;
+    },
+  });
 
   // ---- Budget -----------------------------------------------------------------------------------------------
 
@@ -300,6 +318,12 @@ export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
           remainingCostUsd: caps.maxCostUsd === undefined ? undefined : Math.round((caps.maxCostUsd - state.usage.costUsd) * 1e6) / 1e6,
         }
       : undefined;
+
+  /** What the next model-calling step is expected to spend: the average of the steps so far (0 before the first). */
+  const estimate = () => ({
+    tokens: modelSteps ? spentTokens() / modelSteps : 0,
+    costUsd: modelSteps ? state.usage.costUsd / modelSteps : 0,
+  });
 
   const bill = (stage: StageState | undefined, calls: ModelCallRecord[]) => {
     if (stage) {
@@ -315,26 +339,23 @@ export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
    * to exceed it. The estimate is the average spend of the model-calling steps so far (0 before the first); the
    * activity itself refuses the single request that would overspend (`needed`), which forces the gate.
    */
-  const ensureBudget = async (stage: StageState | undefined, refused?: BudgetExceededDetails['needed']) => {
+  const ensureBudget = async (stage: StageState | undefined, refused?: BudgetExceededDetails['needed'], subject?: string) => {
     let force = refused !== undefined;
     for (;;) {
       const left = allowance();
       if (!left) return;
-      const estimate = refused ?? {
-        tokens: modelSteps ? spentTokens() / modelSteps : 0,
-        costUsd: modelSteps ? state.usage.costUsd / modelSteps : 0,
-      };
+      const next = refused ?? estimate();
       const over =
         force ||
-        (left.remainingTokens !== undefined && (left.remainingTokens <= 0 || estimate.tokens > left.remainingTokens)) ||
-        (left.remainingCostUsd !== undefined && (left.remainingCostUsd <= 0 || estimate.costUsd > left.remainingCostUsd));
+        (left.remainingTokens !== undefined && (left.remainingTokens <= 0 || next.tokens > left.remainingTokens)) ||
+        (left.remainingCostUsd !== undefined && (left.remainingCostUsd <= 0 || next.costUsd > left.remainingCostUsd));
       if (!over) return;
-      const what = stage ? `${stage.name}` : 'the host';
+      const what = stage ? `${stage.name}${subject ? ` (${subject})` : ''}` : 'the host';
       const reason = refused
         ? `the next model request of ${what} needs about ${refused.tokens} tokens / $${refused.costUsd}`
-        : `${what} is expected to need about ${Math.ceil(estimate.tokens)} tokens / $${estimate.costUsd.toFixed(6)}`;
+        : `${what} is expected to need about ${Math.ceil(next.tokens)} tokens / $${next.costUsd.toFixed(6)}`;
       event('budget.exceeded', `Budget: ${reason}; spent ${spentTokens()} tokens / $${state.usage.costUsd} of ${caps.maxTokens ?? '∞'} / $${caps.maxCostUsd ?? '∞'}`, stage?.name);
-      const needed = { tokens: Math.ceil(estimate.tokens), costUsd: Math.round(estimate.costUsd * 1e6) / 1e6 };
+      const needed = { tokens: Math.ceil(next.tokens), costUsd: Math.round(next.costUsd * 1e6) / 1e6 };
       const d = await waitAtGate('budget', { budget: { spent: { ...state.usage }, caps: { ...caps }, stage: stage?.name, reason, needed } });
       if (d.decision === 'reject') throw new RunRejected('budget', d.feedback || `budget not raised: ${reason}`);
       if (caps.maxTokens !== undefined) caps.maxTokens += d.raiseBy?.tokens ?? 0;
@@ -503,17 +524,13 @@ export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
     publish();
     const started = Date.now();
     if (stage.name === 'tasks') {
-      // The task graph: nodes run as their dependencies finish; it bills its calls into the run as they happen.
-      await ensureBudget(stage);
+      // The task graph: nodes run as their dependencies finish. It bills its calls into this stage and the run as
+      // they happen (graph.calls are those same calls) and stops at the budget gate before an overspending one.
       const goals = (context.goals as { goals: { id: string; title: string; deliverable: string }[] }).goals;
       const graph = await dag.run(goals, { task, feedback: feedback.tasks });
-      modelSteps++;
       context.tasks = graph.output;
       stage.output = graph.output;
       stage.summary = graph.summary;
-      stage.calls.push(...graph.calls);
-      stage.usage = addCalls(stage.usage, graph.calls);
-      state.offline ||= graph.calls.some((c) => c.offline);
       stage.durationMs = Date.now() - started;
       stage.status = 'done';
       stage.finishedAt = now();

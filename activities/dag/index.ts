@@ -9,7 +9,8 @@ import { CancelledFailure } from '@temporalio/common';
 import type { Config } from '../../lib/config';
 import type { Metrics } from '../../lib/metrics';
 import type { NodeRunResult } from '../../workflows/dag';
-import type { ModelCallRecord } from '../../workflows/types';
+import type { BudgetAllowance, ModelCallRecord } from '../../workflows/types';
+import { createBudgetGuard } from '../models/budget';
 import type { ModelRouter } from '../models/router';
 import { NodeRunRequest, NodeValidateRequest, NodeVerdictAnswer, runNode, validateNode } from './node';
 import { planDag, PlanRequest, PlanResult } from './planner';
@@ -51,20 +52,29 @@ async function heartbeating<T extends { calls: ModelCallRecord[] }>(ms: number, 
   }
 }
 
+/**
+ * The router an activity may use: under a budget, the same guard as the stages (activities/models/budget.ts), so a
+ * request that would take the run past what the workflow granted this activity is refused before it is sent, with
+ * a non-retryable `BudgetExceeded` failure carrying the calls already made and what the refused request needed.
+ * Node activities keep no checkpoint: the workflow bills those calls and runs the activity again after the gate.
+ */
+const budgeted = (router: ModelRouter, budget: BudgetAllowance | undefined): ModelRouter =>
+  budget ? createBudgetGuard(budget).wrap(router) : router;
+
 export function createDagActivities(deps: DagDeps) {
   const ms = deps.heartbeatMs ?? 1000;
   const maxRepairs = deps.maxRepairs ?? deps.config.MC_MODEL_MAX_REPAIRS;
   return {
     async planDag(req: PlanRequest): Promise<PlanResult> {
       return heartbeating(ms, deps.metrics, (signal) =>
-        planDag({ router: deps.router, maxRepairs, maxNodes: deps.config.MC_DAG_MAX_NODES, signal }, req),
+        planDag({ router: budgeted(deps.router, req.budget), maxRepairs, maxNodes: deps.config.MC_DAG_MAX_NODES, signal }, req),
       );
     },
     async runDagNode(req: NodeRunRequest): Promise<NodeRunResult> {
-      return heartbeating(ms, deps.metrics, (signal) => runNode({ router: deps.router, config: deps.config, signal, placement: 'worker' }, req));
+      return heartbeating(ms, deps.metrics, (signal) => runNode({ router: budgeted(deps.router, req.budget), config: deps.config, signal, placement: 'worker' }, req));
     },
     async validateDagNode(req: NodeValidateRequest): Promise<{ verdict: NodeVerdictAnswer; calls: ModelCallRecord[] }> {
-      return heartbeating(ms, deps.metrics, (signal) => validateNode({ router: deps.router, signal, maxRepairs }, req));
+      return heartbeating(ms, deps.metrics, (signal) => validateNode({ router: budgeted(deps.router, req.budget), signal, maxRepairs }, req));
     },
   };
 }
@@ -77,7 +87,7 @@ export function createDesktopActivities(deps: DagDeps & { queue: string }) {
   return {
     async runDesktopNode(req: NodeRunRequest): Promise<NodeRunResult> {
       return heartbeating(ms, deps.metrics, (signal) =>
-        runNode({ router: deps.router, config: deps.config, signal, placement: 'desktop', queue: deps.queue }, req),
+        runNode({ router: budgeted(deps.router, req.budget), config: deps.config, signal, placement: 'desktop', queue: deps.queue }, req),
       );
     },
   };

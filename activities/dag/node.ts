@@ -6,7 +6,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import type { Config } from '../../lib/config';
 import { isModelKind, NodeRunResult, PlannedNode } from '../../workflows/dag';
-import type { ModelCallRecord, RobotSnapshot } from '../../workflows/types';
+import type { BudgetAllowance, ModelCallRecord, RobotSnapshot } from '../../workflows/types';
 import type { ModelRouter, RoutePrefs } from '../models/router';
 import { generateStructured, generateText } from '../models/structured';
 import { headline, robotPreamble } from '../stages/context';
@@ -28,6 +28,8 @@ export interface NodeRunRequest {
   inputs: NodeInput[];
   /** The validator's feedback on the previous answer, when this is a re-run. */
   feedback?: string;
+  /** What this activity may spend of the run's budget; a request that would overspend it is refused unsent. */
+  budget?: BudgetAllowance;
 }
 
 export interface NodeDeps {
@@ -118,6 +120,8 @@ export interface NodeValidateRequest {
   robot: RobotSnapshot;
   node: PlannedNode;
   output: string;
+  /** What this activity may spend of the run's budget; a request that would overspend it is refused unsent. */
+  budget?: BudgetAllowance;
 }
 
 export async function validateNode(

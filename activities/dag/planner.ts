@@ -9,7 +9,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { checkGraph, DagNodeSpec, MODEL_HINTS, NODE_KINDS, PlannedNode } from '../../workflows/dag';
-import { DEFAULT_ROBOT_TOOLS, ModelCallRecord, RobotSnapshot } from '../../workflows/types';
+import { BudgetAllowance, DEFAULT_ROBOT_TOOLS, ModelCallRecord, RobotSnapshot } from '../../workflows/types';
 import type { ModelRouter } from '../models/router';
 import { generateStructured } from '../models/structured';
 import { feedbackSection, robotPreamble } from '../stages/context';
@@ -103,6 +103,8 @@ export interface PlanRequest {
   desktopQueue?: string;
   /** Reviewer feedback on an earlier version of the Tasks stage (a revise decision at a gate), oldest first. */
   feedback?: string[];
+  /** What this activity may spend of the run's budget; a request that would overspend it is refused unsent. */
+  budget?: BudgetAllowance;
 }
 
 export interface PlanResult {

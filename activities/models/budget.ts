@@ -101,8 +101,8 @@ export function createBudgetGuard(allowance: BudgetAllowance): BudgetGuard {
       const wrapped = wrapProvider(router.provider);
       return {
         provider: wrapped,
-        route(kind) {
-          return { ...router.route(kind), provider: wrapped };
+        route(kind, prefs) {
+          return { ...router.route(kind, prefs), provider: wrapped };
         },
       };
     },
