@@ -14,7 +14,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../lib/config';
 import { createModelRouter } from '../activities/models/router';
 import { ALL_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
-import { robotRunWorkflow, runStateQuery } from '../workflows';
+import { decideUpdate, robotRunWorkflow, runStateQuery } from '../workflows';
 import type { RunInput } from '../workflows/types';
 import { createRobotWorker } from '../workers/worker';
 import type { Client, WorkflowHandle } from '@temporalio/client';
@@ -54,6 +54,30 @@ export const SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: 'gate-revised-approved',
+    async drive(client, taskQueue, input) {
+      // A gate before Delivery: sent back once with feedback, then approved.
+      const h = await client.workflow.start(robotRunWorkflow, {
+        taskQueue,
+        workflowId: `run-${randomUUID()}`,
+        args: [{ ...input, approvals: { gates: [{ at: 'delivery', timeoutSeconds: 3600, onTimeout: 'reject' }] } }],
+      });
+      const atGate = async () => {
+        for (;;) {
+          const s = await h.query(runStateQuery);
+          if (s.gate) return s.gate;
+          await wait(20);
+        }
+      };
+      await atGate();
+      await h.executeUpdate(decideUpdate, { args: [{ gate: 'delivery', decision: 'revise', feedback: 'Shorter, please', by: 'recorder', channel: 'api' }] });
+      await atGate();
+      await h.executeUpdate(decideUpdate, { args: [{ gate: 'delivery', decision: 'approve', by: 'recorder', channel: 'api' }] });
+      await h.result();
+      return h;
+    },
+  },
+  {
     name: 'failed',
     async drive(client, taskQueue, input) {
       // A stage timeout of 1 s against an offline model that takes 1.5 s a call, one attempt: Failed.
@@ -77,7 +101,7 @@ async function main() {
   fs.mkdirSync(out, { recursive: true });
   const input: RunInput = { task: 'Record a history', robot: { id: 'adhoc', name: 'Recorder', role: 'Records histories', version: 0 }, trigger: 'api' };
   for (const scenario of SCENARIOS) {
-    const delay = scenario.name === 'done' ? '0' : '1500';
+    const delay = scenario.name === 'cancelled' || scenario.name === 'failed' ? '1500' : '0';
     const config = loadConfig({ MC_MODEL_PROVIDER: 'offline', MC_OFFLINE_DELAY_MS: delay, MC_TASK_QUEUE: `record-${randomUUID()}` });
     const worker = await createRobotWorker({ connection: env.nativeConnection, config, router: createModelRouter(config) });
     const handle = await worker.runUntil(scenario.drive(env.client, config.MC_TASK_QUEUE, input));
