@@ -43,13 +43,13 @@ async function waitForStatus(id: string, status: string, timeoutMs = 20000) {
   return eventually(async () => {
     const r = await call('GET', `/api/runs/${id}`);
     return r.json?.status === status ? r.json : undefined;
-  }, timeoutMs);
+  }, timeoutMs, 50);
 }
 
 beforeAll(async () => {
   env = await createTestEnv();
   // A little simulated latency so that a run can be caught while it is Running.
-  config = testConfig({ MC_API_KEYS: `${KEY},second-key`, MC_OFFLINE_DELAY_MS: '150' });
+  config = testConfig({ MC_API_KEYS: `${KEY},second-key`, MC_OFFLINE_DELAY_MS: '400' });
   metrics = createMetrics();
   worker = await startTestWorker(env, config, { metrics });
   workerDone = worker.run();

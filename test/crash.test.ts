@@ -3,16 +3,14 @@
  * The run completes, and no model call that had completed before the kill is made again: the calls are counted
  * at the (fake) provider, per stage and per task.
  *
- * Timeline: worker A runs inspiration, goals, the task plan and task t1; task t2's request hangs at the provider.
- * Once the tasks stage's checkpoint (plan + t1) has reached the server as heartbeat details, A is SIGKILLed.
- * Worker B starts; the server notices the dead attempt through the 10 s heartbeat timeout and retries it on B,
- * which resumes from the checkpoint: only t2 is asked again, then validation and delivery run once.
+ * Timeline: worker A runs inspiration, goals, the graph plan and node t1 (and its check); node t2's request hangs
+ * at the provider, and A is SIGKILLed. Worker B starts; the server notices the dead attempt of t2's activity through
+ * the 10 s heartbeat timeout and retries it on B: only t2 is asked again, then the stages after Tasks run once.
  */
 import { ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { robotRunWorkflow } from '../workflows';
 import type { RunState } from '../workflows/types';
@@ -22,11 +20,11 @@ import { createTestEnv, eventually } from './helpers/temporal-env';
 const ROOT = path.resolve(__dirname, '..');
 const robot = { id: 'adhoc', name: 'Analyst', role: 'Research analyst', version: 0 };
 
-/** The plan the fake model answers: two tasks, so that one completes before the kill and one is in flight. */
+/** The graph the fake planner answers: t2 needs t1, so t1 completes (and is validated) before t2 is in flight. */
 const PLAN = {
-  tasks: [
-    { id: 't1', title: 'Collect notes', kind: 'text', goalId: 'g1', instructions: 'Collect', expectedOutput: 'Notes' },
-    { id: 't2', title: 'Write the summary', kind: 'synthesize', goalId: 'g1', instructions: 'Combine', expectedOutput: 'Summary' },
+  nodes: [
+    { id: 't1', title: 'Collect notes', kind: 'text', dependsOn: [], instructions: 'Collect', expectedOutput: 'Notes' },
+    { id: 't2', title: 'Write the summary', kind: 'synthesize', dependsOn: ['t1'], instructions: 'Combine', expectedOutput: 'Summary' },
   ],
 };
 
@@ -106,8 +104,12 @@ test('When the worker is SIGKILLed mid-run and another starts, then the run comp
     const answer = pipelineResponder((call, stage) => {
       let label = stage;
       if (stage === 'tasks.run') {
-        const task = PLAN.tasks.find((t) => call.prompt.includes(`This task: ${t.title}`));
-        label = `tasks.run:${task?.id ?? 'unknown'}`;
+        const node = PLAN.nodes.find((t) => call.prompt.includes(`This task: ${t.title}`));
+        label = `tasks.run:${node?.id ?? 'unknown'}`;
+      }
+      if (stage === 'tasks.validate') {
+        const node = PLAN.nodes.find((t) => call.prompt.includes(`Task ${t.id}: ${t.title}`));
+        label = `tasks.validate:${node?.id ?? 'unknown'}`;
       }
       seen.push({ label, call });
       return stage === 'tasks.plan' ? { content: JSON.stringify(PLAN) } : undefined;
@@ -138,16 +140,9 @@ test('When the worker is SIGKILLed mid-run and another starts, then the run comp
       args: [{ task: 'Research the topic and summarise it', robot, trigger: 'api', options: { retryInitialIntervalMs: 200 } }],
     });
 
-    // Worker A is waiting for t2, and the server holds the tasks stage's checkpoint with the plan and t1 done.
+    // Worker A is waiting for t2: the graph was planned and t1 ran and was validated (each its own activity,
+    // completed in the history), since t2 only starts once t1 is done.
     await eventually(async () => callsFor('tasks.run:t2').length === 1, 40_000, 100);
-    await eventually(async () => {
-      const desc = await handle.describe();
-      const pending = desc.raw.pendingActivities ?? [];
-      const payload = pending.find((p) => p.activityType?.name === 'tasksStage')?.heartbeatDetails?.payloads?.[0];
-      if (!payload) return false;
-      const checkpoint = defaultPayloadConverter.fromPayload<{ plan?: unknown; done: { id: string }[] }>(payload as Payload);
-      return checkpoint.plan !== undefined && checkpoint.done.some((d) => d.id === 't1');
-    }, 10_000, 100);
 
     a.child.kill('SIGKILL');
     expect(await within(5_000, a.exited, 'worker A exit after SIGKILL')).toEqual({ code: null, signal: 'SIGKILL' });
@@ -167,30 +162,36 @@ test('When the worker is SIGKILLed mid-run and another starts, then the run comp
       ['validation', 'done'],
       ['delivery', 'done'],
     ]);
-    expect((state.stages[2].output as { tasks: { id: string }[] }).tasks.map((t) => t.id)).toEqual(['t1', 't2']);
+    expect((state.stages[2].output as { tasks: { id: string }[] }).tasks.map((t) => t.id).sort()).toEqual(['t1', 't2']);
 
     // At the provider: every call that completed before the kill was made exactly once; the one in flight twice
     // (the killed request, aborted, then the retry); the stages after the crash once.
     const counts = Object.fromEntries(
-      ['inspiration', 'goals', 'tasks.plan', 'tasks.run:t1', 'tasks.run:t2', 'validation', 'delivery'].map((l) => [l, callsFor(l).length]),
+      ['inspiration', 'goals', 'tasks.plan', 'tasks.run:t1', 'tasks.validate:t1', 'tasks.run:t2', 'tasks.validate:t2', 'validation', 'delivery'].map(
+        (l) => [l, callsFor(l).length],
+      ),
     );
     expect(counts).toEqual({
       inspiration: 1,
       goals: 1,
       'tasks.plan': 1,
       'tasks.run:t1': 1,
+      'tasks.validate:t1': 1,
       'tasks.run:t2': 2,
+      'tasks.validate:t2': 1,
       validation: 1,
       delivery: 1,
     });
     expect(seen.map((s) => s.label)).not.toContain('unknown');
     expect(seen.filter((s) => s.call.aborted).map((s) => s.call)).toEqual([inFlight]);
     expect(seen.filter((s) => s.call !== inFlight).every((s) => s.call.completed)).toBe(true);
-    // The run bills what was paid for: the tasks stage reports plan, t1 and t2 (from its checkpoint), not the aborted call.
-    expect(state.stages[2].calls).toHaveLength(3);
-    expect(state.usage.calls).toBe(7);
+    // The run bills what was paid for: the tasks stage reports the plan and both nodes with their checks, not the
+    // aborted call.
+    expect(state.stages[2].calls).toHaveLength(5);
+    expect(state.usage.calls).toBe(9);
 
-    // The event history, as the real CLI shows it: the five stage activities, the tasks stage on its second attempt.
+    // The event history, as the real CLI shows it: the stage activities and one activity per node; the node that
+    // was in flight when its worker died ran again (attempt 2) after its heartbeat timed out.
     const { stdout } = await promisify(execFile)(
       process.env.TEMPORAL_CLI_PATH!,
       ['workflow', 'show', '--address', env.address, '--namespace', 'default', '--workflow-id', workflowId, '--output', 'json'],
@@ -200,11 +201,22 @@ test('When the worker is SIGKILLed mid-run and another starts, then the run comp
     const scheduled = events
       .filter((e) => e.eventType === 'EVENT_TYPE_ACTIVITY_TASK_SCHEDULED')
       .map((e) => e.activityTaskScheduledEventAttributes.activityType.name);
-    expect(scheduled).toEqual(['inspirationStage', 'goalsStage', 'tasksStage', 'validationStage', 'deliveryStage', 'deliverResult']);
+    expect(scheduled).toEqual([
+      'inspirationStage',
+      'goalsStage',
+      'planDag',
+      'runDagNode',
+      'validateDagNode',
+      'runDagNode',
+      'validateDagNode',
+      'validationStage',
+      'deliveryStage',
+      'deliverResult',
+    ]);
     const started = events.filter((e) => e.eventType === 'EVENT_TYPE_ACTIVITY_TASK_STARTED');
-    const tasksScheduledId = events.find(
-      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'tasksStage',
-    ).eventId;
+    const tasksScheduledId = events.filter(
+      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'runDagNode',
+    )[1].eventId;
     const tasksStarted = started.find((e) => e.activityTaskStartedEventAttributes.scheduledEventId === tasksScheduledId);
     expect(tasksStarted.activityTaskStartedEventAttributes.attempt).toBe(2);
     expect(JSON.stringify(tasksStarted.activityTaskStartedEventAttributes.lastFailure)).toMatch(/heartbeat/i);
