@@ -158,7 +158,7 @@ describe('restarts', () => {
       const r = await call('GET', `/api/runs/${next.json.id}`);
       return r.json?.status === 'Done' ? r.json : undefined;
     }, 30_000);
-    expect(nextRun.robot).toEqual({ id: 'keeper', name: 'Keeper', role: 'Keeps the books balanced.', version: 2 });
+    expect(nextRun.robot).toEqual({ id: 'keeper', name: 'Keeper', role: 'Keeps the books balanced.', version: 2, tools: [] });
 
     const { createHmac } = await import('node:crypto');
     const body = JSON.stringify({ event: 'month-end' });
