@@ -7,7 +7,7 @@
  *
  * Event ids are `<epoch ms>-<seq>-<run id>`: sortable by time, unique, and enough to resume (Last-Event-ID).
  */
-import { EventEmitter } from 'node:events';
+import { EventEmitter, setMaxListeners } from 'node:events';
 import type { Client } from '@temporalio/client';
 import { createLogger } from '../lib/log';
 import type { RunEvent, RunStatus } from '../workflows/types';
@@ -67,11 +67,25 @@ export class RunWatcher {
   ) {
     this.opts = { discoverEveryMs: 1000, maxWatched: 500, bufferSize: 2000, ...opts };
     this.emitter.setMaxListeners(0);
+    // One listener per call in flight (each unlinked when its call ends); hundreds at once are expected.
+    setMaxListeners(0, this.stopping.signal);
+  }
+
+  /**
+   * Run `fn` with a signal of its own that follows `parent`. The Temporal client adds an abort listener to the
+   * signal of every call and never removes it, so calls must not share a long-lived signal (it would grow forever).
+   */
+  private withLinkedAbort<T>(parent: AbortSignal, fn: () => Promise<T>): Promise<T> {
+    const own = new AbortController();
+    const follow = () => own.abort();
+    if (parent.aborted) own.abort();
+    else parent.addEventListener('abort', follow, { once: true });
+    return this.client.withAbortSignal(own.signal, fn).finally(() => parent.removeEventListener('abort', follow));
   }
 
   /** Run `fn` against Temporal, abortable by stop() and awaited by it. */
   private track<T>(fn: () => Promise<T>): Promise<T> {
-    const p = this.client.withAbortSignal(this.stopping.signal, fn);
+    const p = this.withLinkedAbort(this.stopping.signal, fn);
     this.inFlight.add(p);
     void p.then(
       () => this.inFlight.delete(p),
@@ -170,7 +184,7 @@ export class RunWatcher {
     while (!closed && !entry.abort.signal.aborted && !this.stopped) {
       let res;
       try {
-        res = await this.client.withAbortSignal(entry.abort.signal, () =>
+        res = await this.withLinkedAbort(entry.abort.signal, () =>
           this.client.withDeadline(Date.now() + 60_000, () =>
             this.client.workflowService.getWorkflowExecutionHistory({
               namespace,

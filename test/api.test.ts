@@ -180,7 +180,8 @@ describe('runs', () => {
 
   test('When a running run is cancelled, then it ends Cancelled and a second cancel is a 409', async () => {
     const created = await call('POST', '/api/runs', { task: 'Something to cancel' });
-    await waitForStatus(created.json.id, 'Running');
+    // Visibility (a cheap list) rather than the run's state: on a busy machine a state query can take longer than a stage.
+    await eventually(async () => (await call('GET', '/api/runs?status=Running')).json.runs.some((x: any) => x.id === created.json.id), 20000, 50);
     const cancelled = await call('POST', `/api/runs/${created.json.id}/cancel`);
     expect(cancelled.status).toBe(202);
     const run = await waitForStatus(created.json.id, 'Cancelled', 5000);
