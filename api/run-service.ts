@@ -58,7 +58,8 @@ export type ListOptions = Partial<ListRunsQuery> & { limit: number; runningOnly?
 export type RunView = (RunState | (Partial<RunState> & { runId: string; status: RunStatus })) & {
   /** Where the state came from: the live workflow (query), its final result, or the memo (no worker). */
   stateSource: 'query' | 'result' | 'memo';
-  temporal: { workflowId: string; runId: string; status: string; historyLength: number };
+  /** Temporal's view; the live stream (query only) leaves out the execution's run id and history length. */
+  temporal: { workflowId: string; runId?: string; status: string; historyLength?: number };
   links: { temporalUi: string };
 };
 
@@ -135,6 +136,11 @@ export class RunService {
     return { id, status: 'Pending', task: input.task, robotVersion: input.robot.version, links: { temporalUi: runUiLink(this.config, id) } };
   }
 
+  /** Link to a run's page in the Temporal Web UI. */
+  uiLink(id: string): string {
+    return runUiLink(this.config, id);
+  }
+
   /** Base URL of this namespace in the Temporal Web UI. */
   uiBase(): string {
     return `${temporalUiUrl(this.config)}/namespaces/${encodeURIComponent(this.config.TEMPORAL_NAMESPACE)}`;
@@ -183,15 +189,16 @@ export class RunService {
     const handle = this.client.workflow.getHandle(id);
     const temporal = { workflowId: id, runId: desc.runId, status: desc.status.name, historyLength: desc.historyLength };
     const links = { temporalUi: runUiLink(this.config, id) };
+    if (desc.status.name === 'COMPLETED') {
+      // A completed run returned its final state: read it from history (no worker, no replay needed).
+      const state = (await handle.result()) as RunState;
+      return { ...state, stateSource: 'result', temporal, links };
+    }
     try {
       const state = await this.client.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => handle.query(runStateQuery));
       return { ...state, stateSource: 'query', temporal, links };
     } catch {
-      // No worker answered in time. What Temporal holds without one: the result of a completed run, else the memo.
-    }
-    if (desc.status.name === 'COMPLETED') {
-      const state = (await handle.result()) as RunState;
-      return { ...state, stateSource: 'result', temporal, links };
+      // No worker answered in time: what Temporal holds without one is the memo the workflow keeps up to date.
     }
     const memo = (desc.memo?.run ?? {}) as Partial<RunMemo>;
     return {
@@ -210,6 +217,25 @@ export class RunService {
       temporal,
       links,
     };
+  }
+
+  /**
+   * The state of a run the caller knows exists, as fast as Temporal can give it: the query alone (no describe
+   * first); anything else (no worker, closed run) takes the full `get` path.
+   */
+  async live(id: string): Promise<RunView> {
+    try {
+      const state = await this.client.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => this.client.workflow.getHandle(id).query(runStateQuery));
+      if (state.status === 'Done' || state.status === 'Failed' || state.status === 'Cancelled') return this.get(id);
+      return {
+        ...state,
+        stateSource: 'query',
+        temporal: { workflowId: id, status: 'RUNNING' },
+        links: { temporalUi: runUiLink(this.config, id) },
+      };
+    } catch {
+      return this.get(id);
+    }
   }
 
   async cancel(id: string): Promise<{ id: string; cancelRequested: true }> {

@@ -9,8 +9,10 @@
  */
 import { EventEmitter, setMaxListeners } from 'node:events';
 import type { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { createLogger } from '../lib/log';
-import type { RunEvent, RunStatus } from '../workflows/types';
+import type { Payload } from '@temporalio/common';
+import type { RunEvent, RunState, RunStatus } from '../workflows/types';
 import type { RunService, RunView } from './run-service';
 
 const log = createLogger('watch');
@@ -31,6 +33,15 @@ export interface RunWatcherOptions {
   bufferSize?: number;
 }
 
+/** One run being followed: the last event published, its long poll's abort, and whether history was read yet. */
+interface Follow {
+  lastSeq: number;
+  abort: AbortController;
+  seen: boolean;
+}
+
+const WORKFLOW_TASK_COMPLETED = temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED;
+
 export const eventId = (runId: string, e: RunEvent) => `${Date.parse(e.at)}-${e.seq}-${runId}`;
 
 /** Parses an event id; undefined when it is not one of ours. */
@@ -46,7 +57,7 @@ const after = (e: StreamEvent, last: { at: number; seq: number; runId: string })
 
 export class RunWatcher {
   private readonly emitter = new EventEmitter();
-  private readonly watched = new Map<string, { lastSeq: number; abort: AbortController }>();
+  private readonly watched = new Map<string, Follow>();
   /** Last event seq published per run, kept after a run stops being followed so nothing is published twice. */
   private readonly published = new Map<string, number>();
   /** Runs followed to their close (bounded): discovery skips them. */
@@ -165,7 +176,7 @@ export class RunWatcher {
   /** Start following one run (idempotent). Called for runs this API starts, so no discovery delay applies. */
   watch(runId: string): void {
     if (this.stopped || this.watched.has(runId) || this.watched.size >= this.opts.maxWatched) return;
-    const entry = { lastSeq: this.published.get(runId) ?? 0, abort: new AbortController() };
+    const entry: Follow = { lastSeq: this.published.get(runId) ?? 0, abort: new AbortController(), seen: false };
     this.watched.set(runId, entry);
     const following = this.follow(runId, entry).finally(() => {
       if (this.watched.get(runId) === entry) this.watched.delete(runId);
@@ -177,7 +188,7 @@ export class RunWatcher {
     );
   }
 
-  private async follow(runId: string, entry: { lastSeq: number; abort: AbortController }): Promise<void> {
+  private async follow(runId: string, entry: Follow): Promise<void> {
     const namespace = this.client.options.namespace;
     let nextPageToken: Uint8Array | undefined;
     let closed = false;
@@ -206,7 +217,12 @@ export class RunWatcher {
       const events = res.history?.events ?? [];
       closed = !res.nextPageToken || res.nextPageToken.length === 0;
       nextPageToken = closed ? undefined : res.nextPageToken;
-      if (events.length > 0 || closed) await this.publish(runId, entry);
+      // The run's state changes only when a workflow task completes (or the run closes): other events (an
+      // activity finishing, a task being scheduled) would only cost a query that finds nothing new, and a query
+      // sent while a workflow task is in flight waits for it.
+      const changed = events.some((e) => e.eventType === WORKFLOW_TASK_COMPLETED) || events.length > 0 && !entry.seen;
+      entry.seen = true;
+      if (changed || closed) await this.publish(runId, entry, closed ? this.finalResult(events) : undefined);
     }
     if (closed) {
       this.finished.add(runId);
@@ -214,11 +230,28 @@ export class RunWatcher {
     }
   }
 
-  private async publish(runId: string, entry: { lastSeq: number }): Promise<void> {
+  /**
+   * The final state of a run that completed, straight from the completion event in the batch just read (no
+   * further call); undefined when the run did not complete or payload codecs are in use.
+   */
+  private finalResult(events: temporal.api.history.v1.IHistoryEvent[]): RunState | undefined {
+    const payload = events.find((e) => e.workflowExecutionCompletedEventAttributes)?.workflowExecutionCompletedEventAttributes?.result?.payloads?.[0];
+    const converter = this.client.options.loadedDataConverter;
+    if (!payload || converter.payloadCodecs.length > 0) return undefined;
+    try {
+      return converter.payloadConverter.fromPayload<RunState>(payload as Payload);
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async publish(runId: string, entry: { lastSeq: number }, final?: RunState): Promise<void> {
     if (this.stopped) return;
     let view: RunView;
     try {
-      view = await this.track(() => this.runs.get(runId));
+      view = final
+        ? { ...final, stateSource: 'result', temporal: { workflowId: runId, status: 'COMPLETED' }, links: { temporalUi: this.runs.uiLink(runId) } }
+        : await this.track(() => this.runs.live(runId));
     } catch (err) {
       log.debug('could not read run state', { runId, error: (err as Error).message });
       return;

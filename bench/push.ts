@@ -49,6 +49,7 @@ async function main() {
   const auth = { authorization: `Bearer ${key}` };
 
   const latencies: number[] = [];
+  const byType: Record<string, number[]> = {};
   await worker.runUntil(async () => {
     const stream = await openSse(`${web.url}/api/events`, auth);
     for (let i = 0; i < runs; i++) {
@@ -60,6 +61,7 @@ async function main() {
         const e = JSON.parse(m.data);
         if (e.runId !== id || !(/^stage\./.test(e.type) || /^run\./.test(e.type))) continue;
         latencies.push(m.receivedAt - Date.parse(e.at));
+        (byType[e.type] ??= []).push(m.receivedAt - Date.parse(e.at));
       }
     }
     stream.close();
@@ -69,6 +71,7 @@ async function main() {
 
   console.log(`\nPush latency, transition → SSE event at the client (${runs} runs, offline model ${delay} ms a call, ${latencies.length} events)`);
   console.log(`p50 ${percentile(latencies, 50)} ms   p95 ${percentile(latencies, 95)} ms   max ${Math.max(...latencies)} ms`);
+  for (const [type, xs] of Object.entries(byType)) console.log(`  ${type.padEnd(16)} n=${String(xs.length).padEnd(4)} p50 ${percentile(xs, 50)} ms  p95 ${percentile(xs, 95)} ms`);
   console.log('(the 1-second polling this replaces: up to 1000 ms, ~500 ms on average)');
 }
 

@@ -5,14 +5,12 @@
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
-import { startWebServer, WebServer } from '../api/app';
-import { resolveCredentials } from '../api/auth';
+import type { WebServer } from '../api/app';
 import type { Config } from '../lib/config';
-import { createMetrics } from '../lib/metrics';
 import { startFakeLlm, pipelineResponder, FakeLlm } from './helpers/fake-llm';
 import { apiClient, Receiver, startReceiver } from './helpers/http';
-import { createTestEnv, eventually, startTestWorker, testConfig } from './helpers/temporal-env';
+import { startTestApi, TestApi } from './helpers/test-api';
+import { createTestEnv, eventually } from './helpers/temporal-env';
 
 const KEY = 'approvals-key-0123456789';
 let env: TestWorkflowEnvironment;
@@ -20,8 +18,7 @@ let web: WebServer;
 let config: Config;
 let llm: FakeLlm;
 let receiver: Receiver;
-let worker: Worker;
-let workerDone: Promise<void>;
+let api: TestApi;
 const call = apiClient(() => web.url, KEY);
 
 async function waitFor(id: string, check: (run: any) => boolean, timeoutMs = 20000) {
@@ -46,16 +43,12 @@ beforeAll(async () => {
   env = await createTestEnv();
   llm = await startFakeLlm(pipelineResponder());
   receiver = await startReceiver();
-  config = testConfig({ MC_API_KEYS: KEY, MC_MODEL_PROVIDER: 'openai-compatible', OPENAI_BASE_URL: llm.openaiBaseUrl });
-  worker = await startTestWorker(env, config);
-  workerDone = worker.run();
-  web = await startWebServer({ client: env.client, config, credentials: resolveCredentials(config), metrics: createMetrics() }, { port: 0, host: '127.0.0.1' });
+  api = await startTestApi(env, { MC_API_KEYS: KEY, MC_MODEL_PROVIDER: 'openai-compatible', OPENAI_BASE_URL: llm.openaiBaseUrl });
+  ({ web, config } = api);
 });
 
 afterAll(async () => {
-  await web?.stop();
-  if (worker?.getState() === 'RUNNING') worker.shutdown();
-  await workerDone;
+  await api?.stop();
   await receiver?.close();
   await llm?.close();
   await env?.teardown();

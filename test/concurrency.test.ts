@@ -3,20 +3,17 @@
  * one at a time; cancelling a waiting run or terminating a holder does not leak a slot.
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
-import { startWebServer, WebServer } from '../api/app';
-import { resolveCredentials } from '../api/auth';
+import type { WebServer } from '../api/app';
 import type { Config } from '../lib/config';
-import { createMetrics } from '../lib/metrics';
 import { apiClient } from './helpers/http';
-import { createTestEnv, eventually, startTestWorker, testConfig } from './helpers/temporal-env';
+import { startTestApi, TestApi } from './helpers/test-api';
+import { createTestEnv, eventually } from './helpers/temporal-env';
 
 const KEY = 'slots-test-key';
 let env: TestWorkflowEnvironment;
 let web: WebServer;
 let config: Config;
-let worker: Worker;
-let workerDone: Promise<void>;
+let api: TestApi;
 const call = apiClient(() => web.url, KEY);
 
 async function statuses(ids: string[]): Promise<Record<string, string>> {
@@ -28,16 +25,12 @@ const count = (s: Record<string, string>, status: string) => Object.values(s).fi
 beforeAll(async () => {
   env = await createTestEnv();
   // Runs take a moment (each offline model call sleeps), and the semaphore checks its holders every second.
-  config = testConfig({ MC_API_KEYS: KEY, MC_OFFLINE_DELAY_MS: '400', MC_SLOT_CHECK_SECONDS: '1', MC_WEBHOOK_KEY: 'k' });
-  worker = await startTestWorker(env, config);
-  workerDone = worker.run();
-  web = await startWebServer({ client: env.client, config, credentials: resolveCredentials(config), metrics: createMetrics({ defaultMetrics: false }) }, { port: 0, host: '127.0.0.1' });
+  api = await startTestApi(env, { MC_API_KEYS: KEY, MC_OFFLINE_DELAY_MS: '400', MC_SLOT_CHECK_SECONDS: '1', MC_WEBHOOK_KEY: 'k' });
+  ({ web, config } = api);
 });
 
 afterAll(async () => {
-  await web?.stop();
-  if (worker?.getState() === 'RUNNING') worker.shutdown();
-  await workerDone;
+  await api?.stop();
   await env?.teardown();
 });
 

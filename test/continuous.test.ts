@@ -3,20 +3,17 @@
  * continues-as-new, picks up edits for the next cycle, stops on pause/cancel and restarts on resume.
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
-import { startWebServer, WebServer } from '../api/app';
-import { resolveCredentials } from '../api/auth';
+import type { WebServer } from '../api/app';
 import type { Config } from '../lib/config';
-import { createMetrics } from '../lib/metrics';
 import { apiClient } from './helpers/http';
-import { createTestEnv, eventually, startTestWorker, testConfig } from './helpers/temporal-env';
+import { startTestApi, TestApi } from './helpers/test-api';
+import { createTestEnv, eventually } from './helpers/temporal-env';
 
 const KEY = 'cont-test-key';
 let env: TestWorkflowEnvironment;
 let web: WebServer;
 let config: Config;
-let worker: Worker;
-let workerDone: Promise<void>;
+let api: TestApi;
 const call = apiClient(() => web.url, KEY);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -27,16 +24,12 @@ async function continuousRuns(robotId: string): Promise<any[]> {
 beforeAll(async () => {
   env = await createTestEnv();
   // A tiny history budget forces the loop to continue-as-new every couple of cycles.
-  config = testConfig({ MC_API_KEYS: KEY, MC_WEBHOOK_KEY: 'k', MC_CONTINUOUS_MAX_HISTORY: '20' });
-  worker = await startTestWorker(env, config);
-  workerDone = worker.run();
-  web = await startWebServer({ client: env.client, config, credentials: resolveCredentials(config), metrics: createMetrics({ defaultMetrics: false }) }, { port: 0, host: '127.0.0.1' });
+  api = await startTestApi(env, { MC_API_KEYS: KEY, MC_WEBHOOK_KEY: 'k', MC_CONTINUOUS_MAX_HISTORY: '20' });
+  ({ web, config } = api);
 });
 
 afterAll(async () => {
-  await web?.stop();
-  if (worker?.getState() === 'RUNNING') worker.shutdown();
-  await workerDone;
+  await api?.stop();
   await env?.teardown();
 });
 

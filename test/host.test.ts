@@ -4,21 +4,18 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
-import { startWebServer, WebServer } from '../api/app';
-import { resolveCredentials } from '../api/auth';
+import type { WebServer } from '../api/app';
 import type { Config } from '../lib/config';
-import { createMetrics } from '../lib/metrics';
 import { robotRunWorkflow } from '../workflows';
 import { apiClient } from './helpers/http';
-import { createTestEnv, eventually, startTestWorker, testConfig } from './helpers/temporal-env';
+import { startTestApi, TestApi } from './helpers/test-api';
+import { createTestEnv, eventually } from './helpers/temporal-env';
 
 const KEY = 'host-key-0123456789';
 let env: TestWorkflowEnvironment;
 let web: WebServer;
 let config: Config;
-let worker: Worker;
-let workerDone: Promise<void>;
+let api: TestApi;
 const call = apiClient(() => web.url, KEY);
 
 async function waitFor(id: string, check: (run: any) => boolean, timeoutMs = 20000) {
@@ -30,16 +27,12 @@ async function waitFor(id: string, check: (run: any) => boolean, timeoutMs = 200
 
 beforeAll(async () => {
   env = await createTestEnv();
-  config = testConfig({ MC_API_KEYS: KEY });
-  worker = await startTestWorker(env, config);
-  workerDone = worker.run();
-  web = await startWebServer({ client: env.client, config, credentials: resolveCredentials(config), metrics: createMetrics() }, { port: 0, host: '127.0.0.1' });
+  api = await startTestApi(env, { MC_API_KEYS: KEY });
+  ({ web, config } = api);
 });
 
 afterAll(async () => {
-  await web?.stop();
-  if (worker?.getState() === 'RUNNING') worker.shutdown();
-  await workerDone;
+  await api?.stop();
   await env?.teardown();
 });
 

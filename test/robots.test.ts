@@ -3,20 +3,17 @@
  * manual triggers, runs by robot id, deletion rules and the "Generate" role draft.
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
-import { startWebServer, WebServer } from '../api/app';
-import { resolveCredentials } from '../api/auth';
+import type { WebServer } from '../api/app';
 import type { Config } from '../lib/config';
-import { createMetrics } from '../lib/metrics';
 import { apiClient } from './helpers/http';
-import { createTestEnv, eventually, startTestWorker, testConfig } from './helpers/temporal-env';
+import { startTestApi, TestApi } from './helpers/test-api';
+import { createTestEnv, eventually } from './helpers/temporal-env';
 
 const KEY = 'robots-test-key';
 let env: TestWorkflowEnvironment;
 let web: WebServer;
 let config: Config;
-let worker: Worker;
-let workerDone: Promise<void>;
+let api: TestApi;
 const call = apiClient(() => web.url, KEY);
 
 const fullRobot = {
@@ -48,16 +45,12 @@ async function runState(id: string, status: string) {
 
 beforeAll(async () => {
   env = await createTestEnv();
-  config = testConfig({ MC_API_KEYS: KEY, MC_OFFLINE_DELAY_MS: '250', MC_WEBHOOK_KEY: 'robots-test-master-key' });
-  worker = await startTestWorker(env, config);
-  workerDone = worker.run();
-  web = await startWebServer({ client: env.client, config, credentials: resolveCredentials(config), metrics: createMetrics({ defaultMetrics: false }) }, { port: 0, host: '127.0.0.1' });
+  api = await startTestApi(env, { MC_API_KEYS: KEY, MC_OFFLINE_DELAY_MS: '250', MC_WEBHOOK_KEY: 'robots-test-master-key' });
+  ({ web, config } = api);
 });
 
 afterAll(async () => {
-  await web?.stop();
-  if (worker?.getState() === 'RUNNING') worker.shutdown();
-  await workerDone;
+  await api?.stop();
   await env?.teardown();
 });
 

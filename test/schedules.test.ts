@@ -6,21 +6,20 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { startWebServer, WebServer } from '../api/app';
 import { resolveCredentials } from '../api/auth';
-import type { Config } from '../lib/config';
 import { createMetrics } from '../lib/metrics';
+import type { Config } from '../lib/config';
 import { apiClient } from './helpers/http';
-import { createTestEnv, eventually, startTestWorker, testConfig } from './helpers/temporal-env';
+import { startTestApi, TestApi } from './helpers/test-api';
+import { createTestEnv, eventually, testConfig } from './helpers/temporal-env';
 
 const run = promisify(execFile);
 const KEY = 'sched-test-key';
 let env: TestWorkflowEnvironment;
 let web: WebServer;
 let config: Config;
-let worker: Worker;
-let workerDone: Promise<void>;
+let api: TestApi;
 const call = apiClient(() => web.url, KEY);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -37,16 +36,12 @@ async function temporalCli(...args: string[]): Promise<string> {
 
 beforeAll(async () => {
   env = await createTestEnv();
-  config = testConfig({ MC_API_KEYS: KEY, MC_WEBHOOK_KEY: 'k' });
-  worker = await startTestWorker(env, config);
-  workerDone = worker.run();
-  web = await startWebServer({ client: env.client, config, credentials: resolveCredentials(config), metrics: createMetrics({ defaultMetrics: false }) }, { port: 0, host: '127.0.0.1' });
+  api = await startTestApi(env, { MC_API_KEYS: KEY, MC_WEBHOOK_KEY: 'k' });
+  ({ web, config } = api);
 });
 
 afterAll(async () => {
-  await web?.stop();
-  if (worker?.getState() === 'RUNNING') worker.shutdown();
-  await workerDone;
+  await api?.stop();
   await env?.teardown();
 });
 

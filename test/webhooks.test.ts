@@ -4,20 +4,17 @@
  */
 import { createHmac } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
-import { startWebServer, WebServer } from '../api/app';
-import { resolveCredentials } from '../api/auth';
+import type { WebServer } from '../api/app';
 import type { Config } from '../lib/config';
-import { createMetrics } from '../lib/metrics';
 import { apiClient } from './helpers/http';
-import { createTestEnv, eventually, startTestWorker, testConfig } from './helpers/temporal-env';
+import { startTestApi, TestApi } from './helpers/test-api';
+import { createTestEnv, eventually } from './helpers/temporal-env';
 
 const KEY = 'hooks-test-key';
 let env: TestWorkflowEnvironment;
 let web: WebServer;
 let config: Config;
-let worker: Worker;
-let workerDone: Promise<void>;
+let api: TestApi;
 const call = apiClient(() => web.url, KEY);
 
 /** Signs like a sender would, independently of the server's code: HMAC-SHA256 over `timestamp.body`. */
@@ -44,10 +41,8 @@ let secret: string;
 
 beforeAll(async () => {
   env = await createTestEnv();
-  config = testConfig({ MC_API_KEYS: KEY, MC_WEBHOOK_KEY: 'hooks-master-key', MC_WEBHOOK_MAX_BODY: '2kb' });
-  worker = await startTestWorker(env, config);
-  workerDone = worker.run();
-  web = await startWebServer({ client: env.client, config, credentials: resolveCredentials(config), metrics: createMetrics({ defaultMetrics: false }) }, { port: 0, host: '127.0.0.1' });
+  api = await startTestApi(env, { MC_API_KEYS: KEY, MC_WEBHOOK_KEY: 'hooks-master-key', MC_WEBHOOK_MAX_BODY: '2kb' });
+  ({ web, config } = api);
   const created = await call('POST', '/api/robots', {
     id: 'triage',
     name: 'Triage',
@@ -62,9 +57,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await web?.stop();
-  if (worker?.getState() === 'RUNNING') worker.shutdown();
-  await workerDone;
+  await api?.stop();
   await env?.teardown();
 });
 
