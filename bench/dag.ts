@@ -13,16 +13,11 @@
  * Usage: node --import tsx bench/dag.ts [--nodes 50] [--graphs 5] [--seed 1] [--no-eager]
  */
 import { randomUUID } from 'node:crypto';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../lib/config';
 import { robotRunWorkflow } from '../workflows';
 import { criticalPath, DagNodeSpec, levels, waveMakespan } from '../workflows/dag';
-import { ALL_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import { createRobotWorker } from '../workers/worker';
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { resolveTemporalCli } = require('../scripts/temporal-cli.js');
+import { createTestEnv } from '../test/helpers/temporal-env';
 
 const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -71,21 +66,11 @@ async function main() {
   const nodesPerGraph = arg('nodes', 50);
   const graphs = arg('graphs', 5);
   const seed0 = arg('seed', 1);
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
-  const env = await TestWorkflowEnvironment.createLocal({
-    server: {
-      executable: { type: 'existing-path', path: resolveTemporalCli() },
-      ip: '127.0.0.1',
-      searchAttributes: ALL_SEARCH_ATTRIBUTES,
-      extraArgs: [
-        '--log-level',
-        'error',
-        // Eager activity dispatch: a node scheduled by a workflow task starts on the same worker without a trip
-        // through the task queue (the SDK asks for it by default; the server must allow it).
-        ...(process.argv.includes('--no-eager') ? [] : ['--dynamic-config-value', 'system.enableActivityEagerExecution=true']),
-      ],
-    },
-  });
+  const env = await createTestEnv(
+    // Eager activity dispatch: a node scheduled by a workflow task starts on the same worker without a trip
+    // through the task queue (the SDK asks for it by default; the server must allow it).
+    process.argv.includes('--no-eager') ? [] : ['--dynamic-config-value', 'system.enableActivityEagerExecution=true'],
+  );
   const config = loadConfig({
     MC_TASK_QUEUE: `bench-dag-${randomUUID()}`,
     MC_MODEL_PROVIDER: 'offline',

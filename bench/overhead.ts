@@ -9,17 +9,13 @@
  * Throughput: `--concurrent` runs of one kind started at once, completed runs per second; each kind in turn.
  */
 import { randomUUID } from 'node:crypto';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { createModelRouter } from '../activities/models/router';
 import { loadConfig } from '../lib/config';
-import { ALL_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import type { RunInput } from '../workflows/types';
 import { bareActivitiesWorkflow, robotRunWorkflow } from './workflows';
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { resolveTemporalCli } = require('../scripts/temporal-cli.js');
+import { createTestEnv } from '../test/helpers/temporal-env';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -36,15 +32,7 @@ const percentile = (xs: number[], p: number) => {
 async function main() {
   const sequential = arg('sequential', 40);
   const concurrent = arg('concurrent', 200);
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
-  const env = await TestWorkflowEnvironment.createLocal({
-    server: {
-      executable: { type: 'existing-path', path: resolveTemporalCli() },
-      ip: '127.0.0.1',
-      searchAttributes: ALL_SEARCH_ATTRIBUTES,
-      extraArgs: ['--log-level', 'error'],
-    },
-  });
+  const env = await createTestEnv();
   const config = loadConfig({ MC_MODEL_PROVIDER: 'offline', MC_OFFLINE_DELAY_MS: '0', MC_TASK_QUEUE: `bench-${randomUUID()}` });
   const worker = await Worker.create({
     connection: env.nativeConnection,

@@ -10,16 +10,12 @@
  * forced GC when `--expose-gc` is available (run with NODE_OPTIONS=--expose-gc for steadier numbers).
  */
 import { randomUUID } from 'node:crypto';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
+import { bundleWorkflowCode } from '@temporalio/worker';
 import { loadConfig } from '../lib/config';
 import { decideUpdate, robotRunWorkflow } from '../workflows';
-import { ALL_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import type { RunInput } from '../workflows/types';
 import { createRobotWorker } from '../workers/worker';
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { resolveTemporalCli } = require('../scripts/temporal-cli.js');
+import { createTestEnv } from '../test/helpers/temporal-env';
 
 function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -51,16 +47,8 @@ async function main() {
   const n = positional ? Number(positional) : 2000;
   const cache = flag('cache', 200);
   const concurrency = flag('concurrency', 50);
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
 
-  const env = await TestWorkflowEnvironment.createLocal({
-    server: {
-      executable: { type: 'existing-path', path: resolveTemporalCli() },
-      ip: '127.0.0.1',
-      searchAttributes: ALL_SEARCH_ATTRIBUTES,
-      extraArgs: ['--log-level', 'error'],
-    },
-  });
+  const env = await createTestEnv();
   const config = loadConfig({
     MC_MODEL_PROVIDER: 'offline',
     MC_OFFLINE_DELAY_MS: '0',

@@ -10,18 +10,13 @@
  * The seed this replaces polled every second: its latency was up to 1000 ms by construction.
  */
 import { randomUUID } from 'node:crypto';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { startWebServer } from '../api/app';
 import { resolveCredentials } from '../api/auth';
 import { loadConfig } from '../lib/config';
 import { createMetrics } from '../lib/metrics';
-import { ALL_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import { createRobotWorker } from '../workers/worker';
 import { openSse } from '../test/helpers/sse';
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { resolveTemporalCli } = require('../scripts/temporal-cli.js');
+import { createTestEnv } from '../test/helpers/temporal-env';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -38,10 +33,7 @@ const percentile = (xs: number[], p: number) => {
 async function main() {
   const runs = arg('runs', 20);
   const delay = arg('delay', 200);
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
-  const env = await TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path: resolveTemporalCli() }, ip: '127.0.0.1', searchAttributes: ALL_SEARCH_ATTRIBUTES, extraArgs: ['--log-level', 'error'] },
-  });
+  const env = await createTestEnv();
   const key = `bench-${randomUUID()}`;
   const config = loadConfig({ MC_MODEL_PROVIDER: 'offline', MC_OFFLINE_DELAY_MS: String(delay), MC_TASK_QUEUE: `push-${randomUUID()}`, MC_API_KEYS: key });
   const worker = await createRobotWorker({ connection: env.nativeConnection, config });

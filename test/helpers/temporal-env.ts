@@ -8,9 +8,16 @@ import { createRobotWorker } from '../../workers/worker';
 import type { ModelRouter } from '../../activities/models/router';
 import type { Metrics } from '../../lib/metrics';
 
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { resolveTemporalCli } = require('../../scripts/temporal-cli.js');
+
 let runtimeInstalled = false;
 
-export async function createTestEnv(): Promise<TestWorkflowEnvironment> {
+/**
+ * A real Temporal dev server (in memory) from the project's CLI, with our search attributes and quiet logs. Used by
+ * every test file and by the benchmarks. `extraArgs` go to `temporal server start-dev`.
+ */
+export async function createTestEnv(extraArgs: string[] = []): Promise<TestWorkflowEnvironment> {
   if (!runtimeInstalled) {
     // Keep test output readable: only Temporal errors (failed activities are expected in some tests).
     try {
@@ -20,14 +27,14 @@ export async function createTestEnv(): Promise<TestWorkflowEnvironment> {
     }
     runtimeInstalled = true;
   }
-  const cliPath = process.env.TEMPORAL_CLI_PATH;
-  if (!cliPath) throw new Error('TEMPORAL_CLI_PATH is not set: run the suite with `npm test`');
+  // `npm test` resolves the CLI once (scripts/test.js); a benchmark run directly resolves it here.
+  const cliPath = process.env.TEMPORAL_CLI_PATH ?? resolveTemporalCli();
   return TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: cliPath },
       ip: '127.0.0.1',
       searchAttributes: ALL_SEARCH_ATTRIBUTES,
-      extraArgs: ['--log-level', 'error'],
+      extraArgs: ['--log-level', 'error', ...extraArgs],
     },
   });
 }
