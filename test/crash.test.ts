@@ -7,17 +7,16 @@
  * at the provider, and A is SIGKILLed. Worker B starts; the server notices the dead attempt of t2's activity through
  * the 10 s heartbeat timeout and retries it on B: only t2 is asked again, then the stages after Tasks run once.
  */
-import { ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import { promisify } from 'node:util';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { robotRunWorkflow } from '../workflows';
 import type { RunState } from '../workflows/types';
 import { FakeLlm, pipelineResponder, RecordedCall, ScriptedReply, startFakeLlm } from './helpers/fake-llm';
 import { createTestEnv, eventually } from './helpers/temporal-env';
+import { spawnWorkerProcess, within, WorkerProcess } from './helpers/worker-process';
 
-const ROOT = path.resolve(__dirname, '..');
 const robot = { id: 'adhoc', name: 'Analyst', role: 'Research analyst', version: 0 };
 
 /** The graph the fake planner answers: t2 needs t1, so t1 completes (and is validated) before t2 is in flight. */
@@ -28,46 +27,14 @@ const PLAN = {
   ],
 };
 
-interface WorkerProcess {
-  name: string;
-  child: ChildProcess;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-/** Fail (and so print the workers' output) instead of hanging until jest's timeout. */
-function within<T>(ms: number, promise: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
-}
-
 let env: TestWorkflowEnvironment;
 let llm: FakeLlm;
 const workers: WorkerProcess[] = [];
 const output: string[] = [];
 let releaseHeld = () => {};
 
-/** The real worker entry point, in its own process, configured only through the environment. */
 function spawnWorker(name: string, vars: Record<string, string>): WorkerProcess {
-  const base = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !/^(MC_|TEMPORAL_|OPENAI_|ANTHROPIC_)/.test(k)),
-  ) as NodeJS.ProcessEnv;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
-    cwd: ROOT,
-    env: { ...base, ...vars },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout!.on('data', (d: Buffer) => output.push(`[${name} stdout] ${d.toString().trimEnd()}`));
-  child.stderr!.on('data', (d: Buffer) => output.push(`[${name} stderr] ${d.toString().trimEnd()}`));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => {
-      output.push(`[${name}] exited code=${code} signal=${signal}`);
-      resolve({ code, signal });
-    }),
-  );
-  const w = { name, child, exited };
+  const w = spawnWorkerProcess(name, vars, output);
   workers.push(w);
   return w;
 }

@@ -3,76 +3,39 @@
  * (persistent SQLite file, same port). Afterwards one run still accepts a decision and the other still times out
  * on its original deadline. This file runs its own dev server through the CLI, not TestWorkflowEnvironment.
  */
-import { ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { ensureSearchAttributes } from '../lib/temporal';
+import { Client } from '@temporalio/client';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { decideUpdate, robotRunWorkflow, runStateQuery } from '../workflows';
 import type { RunInput, RunState } from '../workflows/types';
-import { createRobotWorker } from '../workers/worker';
-import { eventually, testConfig, workflowBundle } from './helpers/temporal-env';
+import { eventually, testConfig } from './helpers/temporal-env';
+import { freePort, PersistentDevServer, startWorkerAt } from './helpers/persistent-server';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mc-restart-'));
 const dbFile = path.join(dir, 't.db');
 const config = testConfig();
-let port = 0;
-let server: ChildProcess | undefined;
+let server: PersistentDevServer;
 let client: Client | undefined;
-let worker: { worker: Worker; done: Promise<void>; connection: NativeConnection } | undefined;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
+let worker: { stop(): Promise<void> } | undefined;
 
 async function startServer(): Promise<void> {
-  const cli = process.env.TEMPORAL_CLI_PATH as string;
-  server = spawn(
-    cli,
-    ['server', 'start-dev', '--db-filename', dbFile, '--port', String(port), '--headless', '--ip', '127.0.0.1', '--log-level', 'error'],
-    { stdio: 'ignore' },
-  );
-  const connection = await eventually(async () => Connection.connect({ address: `127.0.0.1:${port}`, connectTimeout: 1000 }), 60000, 250);
-  client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
-  await eventually(async () => {
-    await ensureSearchAttributes(connection, config.TEMPORAL_NAMESPACE);
-    return true;
-  }, 30000, 250);
+  client = await server.start();
 }
 
 async function stopServer(): Promise<void> {
-  await client?.connection.close();
+  await server.stop();
   client = undefined;
-  const s = server;
-  server = undefined;
-  if (!s || s.exitCode !== null) return;
-  const exited = new Promise((resolve) => s.once('exit', resolve));
-  s.kill('SIGTERM');
-  await exited;
 }
 
 async function startWorker(): Promise<void> {
-  const connection = await NativeConnection.connect({ address: `127.0.0.1:${port}` });
-  const w = await createRobotWorker({ connection, config, workflowBundle: workflowBundle() });
-  worker = { worker: w, done: w.run(), connection };
+  worker = await startWorkerAt(server.address, config);
 }
 
 async function stopWorker(): Promise<void> {
-  if (!worker) return;
-  if (worker.worker.getState() === 'RUNNING') worker.worker.shutdown();
-  await worker.done;
-  await worker.connection.close();
+  await worker?.stop();
   worker = undefined;
 }
 
@@ -89,7 +52,7 @@ beforeAll(async () => {
   } catch {
     /* already installed in this process */
   }
-  port = await freePort();
+  server = new PersistentDevServer(dbFile, await freePort(), config.TEMPORAL_NAMESPACE);
   await startServer();
   await startWorker();
 });

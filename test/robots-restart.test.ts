@@ -2,70 +2,35 @@
  * Definitions survive restarts of every process: the API, the worker and the Temporal dev server itself (started
  * here with a persistent SQLite file, killed and started again on the same file and port).
  */
-import { ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { Client } from '@temporalio/client';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { startWebServer, WebServer } from '../api/app';
 import { resolveCredentials } from '../api/auth';
 import type { Config } from '../lib/config';
 import { createMetrics } from '../lib/metrics';
-import { ensureSearchAttributes } from '../lib/temporal';
-import { createRobotWorker } from '../workers/worker';
 import { apiClient } from './helpers/http';
-import { eventually, testConfig, workflowBundle } from './helpers/temporal-env';
+import { eventually, testConfig } from './helpers/temporal-env';
+import { freePort, PersistentDevServer, startWorkerAt } from './helpers/persistent-server';
 
 const KEY = 'restart-test-key';
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mc-restart-'));
 const dbFile = path.join(dir, 't.db');
-let port: number;
-let server: ChildProcess | undefined;
-let connection: Connection | undefined;
+let devServer: PersistentDevServer;
 let client: Client;
 let web: WebServer | undefined;
-let worker: { worker: Worker; done: Promise<void>; connection: NativeConnection } | undefined;
+let worker: { stop(): Promise<void> } | undefined;
 let config: Config;
 const call = apiClient(() => web!.url, KEY);
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
 async function startServer(): Promise<void> {
-  server = spawn(
-    process.env.TEMPORAL_CLI_PATH!,
-    ['server', 'start-dev', '--db-filename', dbFile, '--port', String(port), '--headless', '--ip', '127.0.0.1', '--log-level', 'error'],
-    { stdio: 'ignore' },
-  );
-  connection = await eventually(async () => {
-    const c = await Connection.connect({ address: `127.0.0.1:${port}`, connectTimeout: 1000 });
-    await c.workflowService.getSystemInfo({});
-    return c;
-  }, 60_000, 250);
-  await ensureSearchAttributes(connection, 'default');
-  client = new Client({ connection, namespace: 'default' });
+  client = await devServer.start();
 }
 
 async function stopServer(): Promise<void> {
-  await connection?.close();
-  connection = undefined;
-  const p = server;
-  server = undefined;
-  if (!p || p.exitCode !== null) return;
-  await new Promise<void>((resolve) => {
-    p.once('exit', () => resolve());
-    p.kill('SIGTERM');
-  });
+  await devServer.stop();
 }
 
 async function startApi(): Promise<void> {
@@ -73,20 +38,14 @@ async function startApi(): Promise<void> {
 }
 
 async function startWorker(): Promise<void> {
-  const conn = await NativeConnection.connect({ address: `127.0.0.1:${port}` });
-  const w = await createRobotWorker({ connection: conn, config, workflowBundle: workflowBundle() });
-  worker = { worker: w, done: w.run(), connection: conn };
+  worker = await startWorkerAt(devServer.address, config);
 }
 
 async function stopAll(): Promise<void> {
   await web?.stop();
   web = undefined;
-  if (worker) {
-    if (worker.worker.getState() === 'RUNNING') worker.worker.shutdown();
-    await worker.done;
-    await worker.connection.close();
-    worker = undefined;
-  }
+  await worker?.stop();
+  worker = undefined;
   await stopServer();
 }
 
@@ -96,7 +55,8 @@ beforeAll(async () => {
   } catch {
     /* installed already */
   }
-  port = await freePort();
+  const port = await freePort();
+  devServer = new PersistentDevServer(dbFile, port);
   config = testConfig({ MC_API_KEYS: KEY, MC_WEBHOOK_KEY: 'restart-master-key', TEMPORAL_ADDRESS: `127.0.0.1:${port}` });
 });
 

@@ -2,27 +2,17 @@
  * Graceful shutdown of the real worker process: SIGTERM while a stage's model call is in flight lets that call
  * and its activity finish (within MC_SHUTDOWN_GRACE_SECONDS), reports the result to Temporal, then exits 0.
  */
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { robotRunWorkflow } from '../workflows';
 import { FakeLlm, pipelineResponder, RecordedCall, startFakeLlm } from './helpers/fake-llm';
 import { createTestEnv, eventually } from './helpers/temporal-env';
+import { spawnWorkerProcess, within } from './helpers/worker-process';
 
-const ROOT = path.resolve(__dirname, '..');
 const robot = { id: 'adhoc', name: 'Analyst', role: 'Research analyst', version: 0 };
 const GRACE_SECONDS = 10;
 const SLOW_MS = 2_000;
-
-/** Fail (and so print the worker's output) instead of hanging until jest's timeout. */
-function within<T>(ms: number, promise: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
-}
 
 let env: TestWorkflowEnvironment;
 let llm: FakeLlm;
@@ -54,25 +44,16 @@ test('When the worker gets SIGTERM during a stage, then the stage finishes, its 
       return slow.includes(call) ? { ...reply, delayMs: SLOW_MS } : reply;
     });
     const taskQueue = `shutdown-${randomUUID()}`;
-    const base = Object.fromEntries(
-      Object.entries(process.env).filter(([k]) => !/^(MC_|TEMPORAL_|OPENAI_|ANTHROPIC_)/.test(k)),
-    ) as NodeJS.ProcessEnv;
-    const proc = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
-      cwd: ROOT,
-      env: {
-        ...base,
-        TEMPORAL_ADDRESS: env.address,
-        MC_TASK_QUEUE: taskQueue,
-        MC_MODEL_PROVIDER: 'openai-compatible',
-        OPENAI_BASE_URL: llm.openaiBaseUrl,
-        MC_SHUTDOWN_GRACE_SECONDS: String(GRACE_SECONDS),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const w = spawnWorkerProcess('worker', {
+      TEMPORAL_ADDRESS: env.address,
+      MC_TASK_QUEUE: taskQueue,
+      MC_MODEL_PROVIDER: 'openai-compatible',
+      OPENAI_BASE_URL: llm.openaiBaseUrl,
+      MC_SHUTDOWN_GRACE_SECONDS: String(GRACE_SECONDS),
+    }, output);
+    const proc = w.child;
     child = proc;
-    proc.stdout!.on('data', (d: Buffer) => output.push(`[stdout] ${d.toString().trimEnd()}`));
-    proc.stderr!.on('data', (d: Buffer) => output.push(`[stderr] ${d.toString().trimEnd()}`));
-    exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+    exited = w.exited;
 
     const workflowId = `run-shutdown-${randomUUID()}`;
     const handle = await env.client.workflow.start(robotRunWorkflow, {
