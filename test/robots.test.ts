@@ -179,12 +179,13 @@ describe('definition reaches the run', () => {
       name: 'Fetcher',
       role: 'Reads pages.',
       tools: ['http_fetch'],
-      stages: { goals: { model: 'custom-goals-model', temperature: 0.1 } },
+      stages: { goals: { model: 'custom-goals-model', temperature: 0.1, promptAddition: 'Cite the page each goal comes from.' } },
     });
     const r = await call('POST', '/api/runs', { task: 'Read the docs', robotId: 'fetcher' });
     const done = await runState(r.json.id, 'Done');
     expect(done.robot.tools).toEqual(['http_fetch']);
     expect(done.robot.routing).toEqual({ stages: { goals: { model: 'custom-goals-model', temperature: 0.1 } } });
+    expect(done.robot.stageAgents).toEqual({ goals: { promptAddition: 'Cite the page each goal comes from.' } });
     // A supplied graph with a command node is refused for this robot: its definition does not list `command`.
     const refused = await call('POST', '/api/runs', {
       task: 'Run a command',

@@ -57,6 +57,35 @@ describe('robotRunWorkflow', () => {
     expect(state.events.map((e) => e.type)).toEqual(expect.arrayContaining(['run.running', 'stage.started', 'run.done']));
   });
 
+  test('When a robot has a prompt addition for one stage and a custom agent for another, then exactly those prompts carry them', async () => {
+    llm.setResponder(pipelineResponder());
+    const config = testConfig({ MC_MODEL_PROVIDER: 'openai-compatible', OPENAI_BASE_URL: llm.openaiBaseUrl });
+    const worker = await startTestWorker(env, config);
+    const task = `Stage agents ${randomUUID()}`;
+    const from = llm.calls.length;
+    const custom = {
+      ...robot,
+      stageAgents: {
+        goals: { promptAddition: 'Write every goal in plain words a newcomer understands.' },
+        validation: { agent: { name: 'Strict QA', instructions: 'Reject vague results.' } },
+      },
+    };
+    const state = await worker.runUntil(
+      env.client.workflow.execute(robotRunWorkflow, { taskQueue: config.MC_TASK_QUEUE, workflowId: `run-${randomUUID()}`, args: [input(task, { robot: custom })] }),
+    );
+    expect(state.status).toBe('Done');
+    const system = (stagePattern: RegExp) =>
+      llm.calls.slice(from).filter((c) => stagePattern.test(String(c.body.messages[0].content))).map((c) => String(c.body.messages[0].content));
+    const goals = system(/into 1 to 5 goals/);
+    const validation = system(/Check each result/);
+    const inspiration = system(/actionable brief/);
+    expect(goals.length).toBeGreaterThan(0);
+    expect(goals.every((p) => p.includes('Write every goal in plain words'))).toBe(true);
+    expect(validation.length).toBeGreaterThan(0);
+    expect(validation.every((p) => p.startsWith('You are Strict QA, working for Analyst') && p.includes('Reject vague results.'))).toBe(true);
+    expect(inspiration.every((p) => !p.includes('plain words') && !p.includes('Strict QA'))).toBe(true);
+  });
+
   test('When the provider keeps rejecting a stage, then the run ends Failed with the cause and the stage named', async () => {
     llm.setResponder(
       pipelineResponder((_call, stage) =>

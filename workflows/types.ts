@@ -36,6 +36,11 @@ export interface RobotSnapshot {
   tools?: string[];
   /** Model choices of this robot that win over the routing table (see activities/models/router.ts). */
   routing?: RoutingOverrides;
+  /**
+   * Per-stage instructions from the definition: a prompt addition, or a custom agent (name + instructions) that
+   * takes the stage's role. Added to that stage's system prompt (the Tasks stage: the planner and every node).
+   */
+  stageAgents?: Partial<Record<StageName, { promptAddition?: string; agent?: { name: string; instructions: string } }>>;
 }
 
 /** Tools a robot gets when its definition lists none. */

@@ -64,7 +64,7 @@ export async function runNode(deps: NodeDeps, req: NodeRunRequest): Promise<Node
     const inputs = req.inputs.map((i) => `## [${i.id}] ${i.title}\n${i.output}`).join('\n\n');
     const answer = await generateText(deps.router, {
       kind: node.kind,
-      system: `${robotPreamble(req.robot)}\nDo this task and answer with its result only.`,
+      system: `${robotPreamble(req.robot, 'tasks')}\nDo this task and answer with its result only.`,
       user: [
         `Overall task: ${req.task}`,
         `This task: ${node.title}`,
@@ -131,7 +131,7 @@ export async function validateNode(
   const { value, calls } = await generateStructured(deps.router, {
     kind: 'validate',
     schema: NodeVerdictSchema,
-    system: `${robotPreamble(req.robot)}\nCheck this result against its expected output. Answer as JSON: {"passed": boolean, "feedback": string} (feedback says what to fix when it fails).`,
+    system: `${robotPreamble(req.robot, 'tasks')}\nCheck this result against its expected output. Answer as JSON: {"passed": boolean, "feedback": string} (feedback says what to fix when it fails).`,
     user: `Overall task: ${req.task}\nTask ${req.node.id}: ${req.node.title}\nExpected output: ${req.node.expectedOutput}\nResult:\n${req.output}`,
     signal: deps.signal,
     maxRepairs: deps.maxRepairs,

@@ -165,7 +165,7 @@ export async function planDag(
       kind: 'plan',
       schema: planSchema(ctx),
       system: [
-        robotPreamble(req.robot),
+        robotPreamble(req.robot, 'tasks'),
         'Plan the goals as a DAG of subtasks: what can run in parallel runs in parallel, what needs an earlier result depends on it.',
         `Node kinds: ${NODE_KINDS.join(', ')} (plan, text, vision, extract, synthesize are model work; tool and command run a tool).`,
         `At most ${deps.maxNodes} nodes. Ids are unique; dependsOn lists ids of other nodes; no cycles.`,

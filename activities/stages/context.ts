@@ -1,4 +1,5 @@
 /** What a stage implementation gets besides its input: the model router and the activity's cancellation. */
+import type { RobotSnapshot, StageName } from '../../workflows/types';
 import type { ModelRouter } from '../models/router';
 
 export interface StageContext {
@@ -13,8 +14,12 @@ export interface StageContext {
 }
 
 /** The robot's identity, as every stage prompt starts with it. */
-export function robotPreamble(robot: { name: string; role: string }): string {
-  return `You are ${robot.name}, an AI team member. Your role: ${robot.role}`;
+export function robotPreamble(robot: Pick<RobotSnapshot, 'name' | 'role' | 'stageAgents'>, stage?: StageName): string {
+  const custom = stage ? robot.stageAgents?.[stage] : undefined;
+  const who = custom?.agent
+    ? `You are ${custom.agent.name}, working for ${robot.name} (role: ${robot.role}).\n${custom.agent.instructions}`
+    : `You are ${robot.name}, an AI team member. Your role: ${robot.role}`;
+  return custom?.promptAddition ? `${who}\n${custom.promptAddition}` : who;
 }
 
 /** First words of a text, for deterministic offline answers. */

@@ -39,7 +39,7 @@ export async function delivery(ctx: StageContext, input: StageInput): Promise<St
     ].join('\n');
   const { value, calls } = await generateText(ctx.router, {
     kind: 'format',
-    system: `${robotPreamble(input.robot)}\nFormat the final deliverable as a clear Markdown report.`,
+    system: `${robotPreamble(input.robot, 'delivery')}\nFormat the final deliverable as a clear Markdown report.`,
     user: `Task: ${input.task}\nBrief: ${brief.brief}\nResults:\n${tasks.map((t) => `- ${t.title}: ${t.result}`).join('\n')}\nValidation: ${report.summary}${feedbackSection(input.feedback)}`,
     signal: ctx.signal,
     offlineAnswer: offlineReport,

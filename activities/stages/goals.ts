@@ -18,7 +18,7 @@ export async function goals(ctx: StageContext, input: StageInput): Promise<Stage
   const { value, calls } = await generateStructured(ctx.router, {
     kind: 'plan',
     schema: Goals,
-    system: `${robotPreamble(input.robot)}\nTurn the brief into 1 to 5 goals with concrete deliverables. Answer as JSON: {"goals": [{"id": string, "title": string, "deliverable": string}]}.`,
+    system: `${robotPreamble(input.robot, 'goals')}\nTurn the brief into 1 to 5 goals with concrete deliverables. Answer as JSON: {"goals": [{"id": string, "title": string, "deliverable": string}]}.`,
     user: `Task: ${input.task}\nBrief: ${brief.brief}\nFocus: ${brief.focus.join('; ')}${feedbackSection(input.feedback)}`,
     signal: ctx.signal,
     maxRepairs: ctx.maxRepairs,

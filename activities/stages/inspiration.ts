@@ -14,7 +14,7 @@ export async function inspiration(ctx: StageContext, input: StageInput): Promise
   const { value, calls } = await generateStructured(ctx.router, {
     kind: 'brief',
     schema: Brief,
-    system: `${robotPreamble(input.robot)}\nWrite an actionable brief for the task. Answer as JSON: {"brief": string, "focus": string[]}.`,
+    system: `${robotPreamble(input.robot, 'inspiration')}\nWrite an actionable brief for the task. Answer as JSON: {"brief": string, "focus": string[]}.`,
     user:
       (input.runContext
         ? `Task: ${input.task}\n\nContext (JSON, e.g. the webhook payload that triggered this run):\n${JSON.stringify(input.runContext).slice(0, 8000)}`

@@ -21,7 +21,7 @@ export async function validation(ctx: StageContext, input: StageInput): Promise<
   const { value, calls } = await generateStructured(ctx.router, {
     kind: 'validate',
     schema: ValidationReport,
-    system: `${robotPreamble(input.robot)}\nCheck each result against its expected output. Answer as JSON: {"passed": boolean, "checks": [{"taskId", "passed", "feedback"}], "summary": string}.`,
+    system: `${robotPreamble(input.robot, 'validation')}\nCheck each result against its expected output. Answer as JSON: {"passed": boolean, "checks": [{"taskId", "passed", "feedback"}], "summary": string}.`,
     user: tasks
       .map(
         (t) =>

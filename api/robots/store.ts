@@ -22,7 +22,7 @@
  */
 import type { ScheduleDescription, ScheduleOptions, ScheduleSpec, ScheduleUpdateOptions } from '@temporalio/client';
 import { McRobotId, McStatus, McTrigger } from '../../workflows/search-attributes';
-import type { RoutingOverrides, RunInput, StageName, Trigger } from '../../workflows/types';
+import type { RobotSnapshot, RoutingOverrides, RunInput, StageName, Trigger } from '../../workflows/types';
 import { durationMs, RobotSchedule, StoredRobot } from './schema';
 
 export const scheduleIdOf = (robotId: string) => `robot-${robotId}`;
@@ -62,6 +62,15 @@ function routingOf(robot: StoredRobot): RoutingOverrides | undefined {
   return Object.keys(stages).length ? { stages } : undefined;
 }
 
+/** Per-stage prompt additions and custom agents of the definition, as the stages' prompts take them. */
+function stageAgentsOf(robot: StoredRobot): RobotSnapshot['stageAgents'] {
+  const out: NonNullable<RobotSnapshot['stageAgents']> = {};
+  for (const [stage, o] of Object.entries(robot.stages ?? {})) {
+    if (o && (o.promptAddition || o.agent)) out[stage as StageName] = { promptAddition: o.promptAddition, agent: o.agent };
+  }
+  return Object.keys(out).length ? out : undefined;
+}
+
 /** "Reports to" given as an http(s) URL is where gate escalations are posted. */
 function escalation(robot: StoredRobot): { name?: string; webhookUrl: string } | undefined {
   return robot.reportsTo && /^https?:\/\//i.test(robot.reportsTo) ? { name: `${robot.name}'s reports-to contact`, webhookUrl: robot.reportsTo } : undefined;
@@ -78,6 +87,7 @@ export function runInputOf(robot: StoredRobot, trigger: Trigger, extra: { task?:
       // A robot may use only the tools its definition lists.
       tools: robot.tools,
       routing: routingOf(robot),
+      stageAgents: stageAgentsOf(robot),
     },
     trigger,
     approvals: robot.approvals && escalation(robot) ? { ...robot.approvals, escalateTo: escalation(robot) } : robot.approvals,
