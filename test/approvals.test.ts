@@ -8,7 +8,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WebServer } from '../api/app';
 import type { Config } from '../lib/config';
 import { startFakeLlm, pipelineResponder, FakeLlm } from './helpers/fake-llm';
-import { apiClient, Receiver, startReceiver } from './helpers/http';
+import { apiClient, runWaiter, Receiver, startReceiver } from './helpers/http';
 import { startTestApi, TestApi } from './helpers/test-api';
 import { createTestEnv, eventually } from './helpers/temporal-env';
 
@@ -21,12 +21,7 @@ let receiver: Receiver;
 let api: TestApi;
 const call = apiClient(() => web.url, KEY);
 
-async function waitFor(id: string, check: (run: any) => boolean, timeoutMs = 20000) {
-  return eventually(async () => {
-    const r = await call('GET', `/api/runs/${id}`);
-    return r.status === 200 && check(r.json) ? r.json : undefined;
-  }, timeoutMs);
-}
+const waitFor = runWaiter(call);
 const waitForStatus = (id: string, status: string, timeoutMs?: number) => waitFor(id, (r) => r.status === status, timeoutMs);
 
 async function startRun(body: Record<string, unknown>): Promise<string> {

@@ -7,9 +7,9 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WebServer } from '../api/app';
 import type { Config } from '../lib/config';
 import { startFakeLlm, pipelineResponder, FakeLlm } from './helpers/fake-llm';
-import { apiClient } from './helpers/http';
+import { apiClient, runWaiter } from './helpers/http';
 import { startTestApi, TestApi } from './helpers/test-api';
-import { createTestEnv, eventually } from './helpers/temporal-env';
+import { createTestEnv } from './helpers/temporal-env';
 
 const KEY = 'budget-key-0123456789';
 let env: TestWorkflowEnvironment;
@@ -29,12 +29,7 @@ const TASKS_CALLS = 3;
 const isPlanCall = (c: { body: any }) => /Plan the goals as a DAG/.test(String(c.body.messages[0].content));
 const isNodeRun = (c: { body: any }) => /Do this task/.test(String(c.body.messages[0].content));
 
-async function waitFor(id: string, check: (run: any) => boolean, timeoutMs = 20000) {
-  return eventually(async () => {
-    const r = await call('GET', `/api/runs/${id}`);
-    return r.status === 200 && check(r.json) ? r.json : undefined;
-  }, timeoutMs);
-}
+const waitFor = runWaiter(call);
 
 /**
  * Start budgeted runs until one waits at a budget gate where `stop` holds. Each probe's cap is the previous one's

@@ -5,22 +5,19 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
-import { startWebServer, WebServer } from '../api/app';
-import { resolveCredentials } from '../api/auth';
+import type { WebServer } from '../api/app';
 import type { Config } from '../lib/config';
-import { createMetrics } from '../lib/metrics';
 import { createDesktopWorker } from '../workers/desktop';
 import { robotRunWorkflow } from '../workflows';
-import type { DagNodeSpec } from '../workflows/dag';
-import { createTestEnv, eventually, startTestWorker, testConfig } from './helpers/temporal-env';
+import { node } from './helpers/dag';
+import { startTestApi, TestApi } from './helpers/test-api';
+import { createTestEnv, eventually } from './helpers/temporal-env';
 
 const KEY = 'compound-key-0123456789';
 let env: TestWorkflowEnvironment;
 let web: WebServer;
 let config: Config;
-let worker: Worker;
-let workerDone: Promise<void>;
+let api: TestApi;
 let site: http.Server;
 let siteUrl: string;
 let siteStatus = 200;
@@ -49,32 +46,17 @@ const until = (id: string, check: (p: any) => boolean, timeoutMs = 20000) =>
     return check(p) ? p : undefined;
   }, timeoutMs, 50);
 
-const node = (id: string, dependsOn: string[] = [], extra: Partial<DagNodeSpec> = {}): DagNodeSpec => ({
-  id,
-  title: `Step ${id}`,
-  instructions: `Do ${id}`,
-  kind: 'text',
-  dependsOn,
-  expectedOutput: `Result of ${id}`,
-  ...extra,
-});
-
 beforeAll(async () => {
   env = await createTestEnv();
   site = http.createServer((req, res) => res.writeHead(siteStatus).end(siteStatus === 200 ? `content of ${req.url}` : 'gone'));
   await new Promise<void>((resolve) => site.listen(0, '127.0.0.2', resolve));
   siteUrl = `http://127.0.0.2:${(site.address() as AddressInfo).port}`;
-  config = testConfig({ MC_API_KEYS: KEY, MC_OFFLINE_DELAY_MS: '100', MC_FETCH_ALLOWLIST: '127.0.0.2/32' });
-  const metrics = createMetrics();
-  worker = await startTestWorker(env, config, { metrics });
-  workerDone = worker.run();
-  web = await startWebServer({ client: env.client, config, credentials: resolveCredentials(config), metrics }, { port: 0, host: '127.0.0.1' });
+  api = await startTestApi(env, { MC_API_KEYS: KEY, MC_OFFLINE_DELAY_MS: '100', MC_FETCH_ALLOWLIST: '127.0.0.2/32' });
+  ({ web, config } = api);
 });
 
 afterAll(async () => {
-  await web?.stop();
-  if (worker?.getState() === 'RUNNING') worker.shutdown();
-  await workerDone;
+  await api?.stop();
   await new Promise((r) => site?.close(r));
   await env?.teardown();
 });

@@ -14,6 +14,7 @@ import type { RobotSnapshot, RunInput, RunState } from '../workflows/types';
 import { createDesktopWorker } from '../workers/desktop';
 import type { Config } from '../lib/config';
 import { FakeLlm, pipelineResponder, startFakeLlm } from './helpers/fake-llm';
+import { node } from './helpers/dag';
 import { createTestEnv, eventually, startTestWorker, testConfig } from './helpers/temporal-env';
 
 const robot: RobotSnapshot = { id: 'adhoc', name: 'Analyst', role: 'Research analyst', version: 0 };
@@ -27,16 +28,6 @@ let workerDone: Promise<void>;
 let site: http.Server;
 let siteUrl: string;
 let siteStatus = 200;
-
-const node = (id: string, dependsOn: string[] = [], extra: Partial<DagNodeSpec> = {}): DagNodeSpec => ({
-  id,
-  title: `Step ${id}`,
-  instructions: `Do ${id}`,
-  kind: 'text',
-  dependsOn,
-  expectedOutput: `Result of ${id}`,
-  ...extra,
-});
 
 const input = (task: string, dag: DagNodeSpec[] | undefined, extra: Partial<RunInput> = {}): RunInput => ({
   task,

@@ -7,7 +7,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WebServer } from '../api/app';
 import type { Config } from '../lib/config';
 import { robotRunWorkflow } from '../workflows';
-import { apiClient } from './helpers/http';
+import { apiClient, runWaiter } from './helpers/http';
 import { startTestApi, TestApi } from './helpers/test-api';
 import { createTestEnv, eventually } from './helpers/temporal-env';
 
@@ -18,12 +18,7 @@ let config: Config;
 let api: TestApi;
 const call = apiClient(() => web.url, KEY);
 
-async function waitFor(id: string, check: (run: any) => boolean, timeoutMs = 20000) {
-  return eventually(async () => {
-    const r = await call('GET', `/api/runs/${id}`);
-    return r.status === 200 && check(r.json) ? r.json : undefined;
-  }, timeoutMs);
-}
+const waitFor = runWaiter(call);
 
 beforeAll(async () => {
   env = await createTestEnv();

@@ -5,7 +5,7 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WebServer } from '../api/app';
 import type { Config } from '../lib/config';
-import { apiClient } from './helpers/http';
+import { apiClient, runWaiter } from './helpers/http';
 import { startTestApi, TestApi } from './helpers/test-api';
 import { createTestEnv, eventually } from './helpers/temporal-env';
 
@@ -36,12 +36,8 @@ const fullRobot = {
   webhook: { enabled: true, filters: [{ path: '$.action', equals: 'opened' }] },
 };
 
-async function runState(id: string, status: string) {
-  return eventually(async () => {
-    const r = await call('GET', `/api/runs/${id}`);
-    return r.json?.status === status ? r.json : undefined;
-  }, 30000);
-}
+const waitFor = runWaiter(call);
+const runState = (id: string, status: string) => waitFor(id, (r) => r.status === status, 30000);
 
 beforeAll(async () => {
   env = await createTestEnv();

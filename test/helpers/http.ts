@@ -1,6 +1,7 @@
 /** Small HTTP helpers for tests: a JSON client for the API, and a local receiver that records webhook POSTs. */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { eventually } from './temporal-env';
 
 export interface HttpResult {
   status: number;
@@ -36,6 +37,16 @@ export function apiClient(baseUrl: () => string, key: string) {
       json = undefined;
     }
     return { status: res.status, json, text, headers: res.headers };
+  };
+}
+
+/** `waitFor(id, check, timeoutMs?)`: poll `GET /api/runs/:id` until the run's state passes `check`, and return it. */
+export function runWaiter(call: ReturnType<typeof apiClient>) {
+  return async function waitFor(id: string, check: (run: any) => boolean, timeoutMs = 20000): Promise<any> {
+    return eventually(async () => {
+      const r = await call('GET', `/api/runs/${id}`);
+      return r.status === 200 && check(r.json) ? r.json : undefined;
+    }, timeoutMs);
   };
 }
 

@@ -1,0 +1,12 @@
+/** Building blocks for task-graph tests: a plain text node with sensible defaults. */
+import type { DagNodeSpec } from '../../workflows/dag';
+
+export const node = (id: string, dependsOn: string[] = [], extra: Partial<DagNodeSpec> = {}): DagNodeSpec => ({
+  id,
+  title: `Step ${id}`,
+  instructions: `Do ${id}`,
+  kind: 'text',
+  dependsOn,
+  expectedOutput: `Result of ${id}`,
+  ...extra,
+});
