@@ -13,6 +13,7 @@ import { createLogger } from '../lib/log';
 import type { Metrics } from '../lib/metrics';
 import { Credentials, requireAuth } from './auth';
 import { errorMiddleware, HttpError } from './errors';
+import { readinessHandler } from './readiness';
 import { RobotService } from './robots/service';
 import { resolveWebhookKey } from './robots/webhook-signature';
 import { RunService } from './run-service';
@@ -58,6 +59,8 @@ export function createApp(deps: AppDeps): App {
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true });
   });
+  // No credentials, like /healthz: probes carry none, and it answers only ready / not ready (api/readiness.ts).
+  app.get('/readyz', readinessHandler(deps.client, deps.config.TEMPORAL_NAMESPACE, log, { timeoutMs: Math.min(deps.config.MC_TEMPORAL_TIMEOUT_MS, 2000) }));
 
   // Webhooks authenticate by signature over the raw body: before requireAuth and express.json.
   app.use('/hooks', hooksRouter(robots, deps.config.MC_WEBHOOK_MAX_BODY));

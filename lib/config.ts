@@ -36,6 +36,11 @@ export const EnvSchema = z.object({
   MC_TEMPORAL_UI_PORT: int(1, 65535).default(8233),
   /** Base URL of the Temporal Web UI, used for the links on each run. */
   MC_TEMPORAL_UI_URL: optionalString,
+  /**
+   * Longest the API waits for one call to Temporal, retries included, in ms (long polls excepted): past it the
+   * request answers 503, so an unreachable Temporal fails fast instead of hanging the client.
+   */
+  MC_TEMPORAL_TIMEOUT_MS: int(200, 120_000).default(3000),
 
   // ---- API --------------------------------------------------------------------------------------------------
   /** HTTP port of the API and page (0 picks a free port). */

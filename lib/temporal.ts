@@ -4,7 +4,8 @@
  * everything to an existing cluster (TLS and API key supported).
  */
 import fs from 'node:fs';
-import { Client, Connection } from '@temporalio/client';
+import { InterceptingCall, Interceptor } from '@grpc/grpc-js';
+import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import { SearchAttributeType } from '@temporalio/common';
@@ -31,11 +32,38 @@ function tlsOptions(c: Config) {
   return c.TEMPORAL_TLS || c.TEMPORAL_API_KEY ? true : undefined;
 }
 
+/**
+ * Calls that wait on purpose: history long polls (`waitNewEvent`, a workflow's result), and updates, which the
+ * server holds until the workflow has acted. They get LONG_POLL_DEADLINE_MS: more than the server's own long-poll
+ * expiry (20 s by default), after which it answers empty and the SDK asks again.
+ */
+const LONG_POLL_METHODS = new Set(['GetWorkflowExecutionHistory', 'PollWorkflowExecutionUpdate', 'UpdateWorkflowExecution', 'ExecuteMultiOperation']);
+export const LONG_POLL_DEADLINE_MS = 75_000;
+
+/**
+ * A deadline on every gRPC call that has none (a caller's own `withDeadline` wins): `timeoutMs` for ordinary calls,
+ * LONG_POLL_DEADLINE_MS for long polls. It wraps the SDK's retry interceptor, so the deadline bounds all retries
+ * together: with Temporal unreachable a call fails after `timeoutMs` with DEADLINE_EXCEEDED instead of retrying for
+ * ~20 s (the SDK's default backoff), and the API answers 503 (api/errors.ts).
+ */
+export function deadlineInterceptor(timeoutMs: number): Interceptor {
+  return (options, nextCall) => {
+    if (options.deadline === undefined || options.deadline === Infinity) {
+      const method = options.method_definition.path.slice(options.method_definition.path.lastIndexOf('/') + 1);
+      options = { ...options, deadline: Date.now() + (LONG_POLL_METHODS.has(method) ? LONG_POLL_DEADLINE_MS : timeoutMs) };
+    }
+    return new InterceptingCall(nextCall(options));
+  };
+}
+
+/** The API's client: every call bounded (MC_TEMPORAL_TIMEOUT_MS), retried by the SDK within that bound. */
 export async function connectClient(c: Config): Promise<Client> {
   const connection = await Connection.connect({
     address: temporalAddress(c),
     tls: tlsOptions(c),
     apiKey: c.TEMPORAL_API_KEY,
+    // Outermost first: the deadline is set before the retry interceptor sees the call.
+    interceptors: [deadlineInterceptor(c.MC_TEMPORAL_TIMEOUT_MS), makeGrpcRetryInterceptor(defaultGrpcRetryOptions())],
   });
   return new Client({ connection, namespace: c.TEMPORAL_NAMESPACE });
 }
