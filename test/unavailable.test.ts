@@ -102,6 +102,6 @@ test('When Temporal stops, then GET /api/runs/:id answers 503 within 5 s, /ready
 test('When /readyz is asked without credentials, then it answers while every other route but /healthz refuses', async () => {
   const ready = await fetch(`${api.web.url}/readyz`);
   expect([200, 503]).toContain(ready.status);
-  expect(Object.keys(await ready.json())).toEqual(['ready']);
+  expect(Object.keys((await ready.json()) as object)).toEqual(['ready']);
   expect((await fetch(`${api.web.url}/api/runs`)).status).toBe(401);
 });

@@ -1,0 +1,37 @@
+/**
+ * What the cluster tests share: the cluster `npm run test:cluster` started (its state: ports, nodes, database),
+ * and the app's real entry points (worker, API) configured for it, each on a connection of its own as they would
+ * be on separate hosts.
+ */
+import { readState, ClusterState } from '../../scripts/cluster';
+import { RunningApi, startApi } from '../../api/main';
+import { Config, loadConfig } from '../../lib/config';
+import { createMetrics } from '../../lib/metrics';
+import { TEST_NAMESPACE, testConfig } from '../helpers/temporal-env';
+
+/** The cluster under test; fails clearly when the file is run outside `npm run test:cluster`. */
+export function cluster(): ClusterState {
+  const state = process.env.TEMPORAL_ADDRESS && process.env.MC_CLUSTER_DIR ? readState(process.env.MC_CLUSTER_DIR) : undefined;
+  if (!state) throw new Error('test/cluster/ runs against a temporal-server cluster: use `npm run test:cluster`');
+  return state;
+}
+
+/** Configuration as a worker or API replica on the cluster would parse it (this file's namespace, own queue). */
+export function clusterConfig(vars: Record<string, string> = {}): Config {
+  return loadConfig({
+    TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS,
+    TEMPORAL_NAMESPACE: TEST_NAMESPACE,
+    MC_TASK_QUEUE: testConfig().MC_TASK_QUEUE,
+    MC_MODEL_PROVIDER: 'offline',
+    MC_SHUTDOWN_GRACE_SECONDS: '1',
+    MC_WEBHOOK_KEY: 'cluster-test-webhook-key',
+    MC_DATA_DIR: process.env.MC_CLUSTER_DIR as string,
+    PORT: '0',
+    ...vars,
+  });
+}
+
+/** An API replica as `npm run api` runs it: its own connection (deadlines, retries), port 0. */
+export function startReplica(config: Config): Promise<RunningApi> {
+  return startApi(config, createMetrics({ defaultMetrics: false }));
+}
