@@ -35,7 +35,7 @@ async function main() {
   const delay = arg('delay', 200);
   const env = await createTestEnv();
   const key = `bench-${randomUUID()}`;
-  const config = loadConfig({ MC_MODEL_PROVIDER: 'offline', MC_OFFLINE_DELAY_MS: String(delay), MC_TASK_QUEUE: `push-${randomUUID()}`, MC_API_KEYS: key });
+  const config = loadConfig({ TEMPORAL_NAMESPACE: env.namespace ?? 'default', MC_MODEL_PROVIDER: 'offline', MC_OFFLINE_DELAY_MS: String(delay), MC_TASK_QUEUE: `push-${randomUUID()}`, MC_API_KEYS: key });
   const worker = await createRobotWorker({ connection: env.nativeConnection, config });
   const web = await startWebServer({ client: env.client, config, credentials: resolveCredentials(config), metrics: createMetrics({ defaultMetrics: false }) }, { port: 0, host: '127.0.0.1' });
   const auth = { authorization: `Bearer ${key}` };

@@ -9,7 +9,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { RunningApi, startApi } from '../api/main';
-import { loadConfig } from '../lib/config';
+import { Config, loadConfig } from '../lib/config';
+import { connectClient } from '../lib/temporal';
+import { decideUpdate, robotRunWorkflow, runStateQuery } from '../workflows';
+import type { RunState } from '../workflows/types';
 import { createMetrics } from '../lib/metrics';
 import { apiClient, runWaiter } from './helpers/http';
 import { freePort, PersistentDevServer, startWorkerAt } from './helpers/persistent-server';
@@ -20,6 +23,7 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mc-unavailable-'));
 let server: PersistentDevServer;
 let api: RunningApi;
 let worker: { stop(): Promise<void> } | undefined;
+let config: Config;
 const call = apiClient(() => api.web.url, KEY);
 const waitFor = runWaiter(call);
 
@@ -38,7 +42,7 @@ beforeAll(async () => {
   server = new PersistentDevServer(path.join(dir, 't.db'), await freePort());
   await server.start();
   const base = testConfig();
-  const config = loadConfig({
+  config = loadConfig({
     TEMPORAL_ADDRESS: server.address,
     MC_TASK_QUEUE: base.MC_TASK_QUEUE,
     MC_MODEL_PROVIDER: 'offline',
@@ -56,6 +60,26 @@ afterAll(async () => {
   await worker?.stop();
   await server?.stop();
   fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('When a call waits on purpose longer than MC_TEMPORAL_TIMEOUT_MS (a long poll for a result, an update), then the deadline does not cut it off', async () => {
+  const client = await connectClient({ ...config, MC_TEMPORAL_TIMEOUT_MS: 300 });
+  try {
+    const handle = await client.workflow.start(robotRunWorkflow, {
+      taskQueue: config.MC_TASK_QUEUE,
+      workflowId: `run-longpoll-${Date.now()}`,
+      args: [{ task: 'Wait at the gate', robot: { id: 'adhoc', name: 'A', role: 'B', version: 0 }, trigger: 'api', approvals: { gates: [{ at: 'delivery' }] } }],
+    });
+    const result = handle.result();
+    // At the gate (a query answers within the 300 ms; the server and worker are local), then wait past the deadline.
+    await eventually(async () => (await handle.query(runStateQuery)).status === 'Review', 30_000, 100);
+    await new Promise((r) => setTimeout(r, 1500));
+    const decided = await handle.executeUpdate(decideUpdate, { args: [{ gate: 'delivery', decision: 'approve', by: 'test', channel: 'api' }] });
+    expect(decided.approvals).toHaveLength(1);
+    expect(((await result) as RunState).status).toBe('Done');
+  } finally {
+    await client.connection.close();
+  }
 });
 
 test('When Temporal stops, then GET /api/runs/:id answers 503 within 5 s, /readyz is 503 and /healthz 200; when it is back, so is the API', async () => {
