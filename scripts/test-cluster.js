@@ -19,6 +19,9 @@ process.env.MC_CLUSTER_DIR = path.resolve(process.env.MC_CLUSTER_DIR || path.joi
 const cluster = (...args) =>
   spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'cluster.ts'), ...args], { cwd: ROOT, stdio: 'inherit', env: process.env });
 
+// Ctrl-C reaches jest (same terminal); this process stays to stop the cluster afterwards.
+process.on('SIGINT', () => {});
+
 const up = cluster('up', '--nodes', '2');
 if (up.status !== 0) process.exit(up.status ?? 1);
 let status = 1;
