@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import { InterceptingCall, Interceptor } from '@grpc/grpc-js';
-import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
+import { Client, Connection, GrpcRetryOptions, isRetryableError, makeGrpcRetryInterceptor } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import { SearchAttributeType } from '@temporalio/common';
@@ -56,6 +56,16 @@ export function deadlineInterceptor(timeoutMs: number): Interceptor {
   };
 }
 
+/**
+ * The SDK's retry policy (retryable codes, ×1.7 backoff from 100 ms, 10 attempts) with the pause between attempts
+ * capped at 500 ms instead of 5 s: the retry interceptor does not know the call's deadline, and a long pause would
+ * let a call outlive it by seconds before failing.
+ */
+const apiRetryOptions: GrpcRetryOptions = {
+  delayFunction: (attempt) => Math.min(500, 100 * 1.7 ** attempt) * (0.8 + Math.random() * 0.4),
+  retryableDecider: (attempt, status) => attempt < 10 && isRetryableError(status),
+};
+
 /** The API's client: every call bounded (MC_TEMPORAL_TIMEOUT_MS), retried by the SDK within that bound. */
 export async function connectClient(c: Config): Promise<Client> {
   const connection = await Connection.connect({
@@ -63,7 +73,7 @@ export async function connectClient(c: Config): Promise<Client> {
     tls: tlsOptions(c),
     apiKey: c.TEMPORAL_API_KEY,
     // Outermost first: the deadline is set before the retry interceptor sees the call.
-    interceptors: [deadlineInterceptor(c.MC_TEMPORAL_TIMEOUT_MS), makeGrpcRetryInterceptor(defaultGrpcRetryOptions())],
+    interceptors: [deadlineInterceptor(c.MC_TEMPORAL_TIMEOUT_MS), makeGrpcRetryInterceptor(apiRetryOptions)],
   });
   return new Client({ connection, namespace: c.TEMPORAL_NAMESPACE });
 }
