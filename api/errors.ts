@@ -79,6 +79,11 @@ export function errorMiddleware(log: Logger): ErrorRequestHandler {
       return;
     }
     if (err instanceof WorkflowNotFoundError) {
+      // An update or signal that reaches a run which finished a moment ago (after our own "is it open?" check).
+      if (/already completed/i.test(err.message)) {
+        res.status(409).json({ error: 'run already finished' });
+        return;
+      }
       res.status(404).json({ error: 'run not found' });
       return;
     }
