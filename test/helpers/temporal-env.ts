@@ -76,6 +76,7 @@ export async function createExistingServerEnv(address: string, namespace = TEST_
   Object.defineProperty(env, 'teardown', {
     value: async () => {
       if (--openEnvs === 0) {
+        // Clean-up only: if it fails, the namespace stays and its runs expire with the 1-day retention.
         await env.connection.operatorService.deleteNamespace({ namespace }).catch(() => undefined);
         namespaceReady = undefined;
       }
