@@ -4,18 +4,13 @@
  * The offline model asks one question about a short task (under 8 words) and is satisfied once it has an answer.
  */
 import { Context } from '@temporalio/activity';
-import { z } from 'zod';
-import type { HostTurn, HostTurnInput, ModelCallRecord } from '../workflows/types';
+import type { HostTurnInput } from '../contracts/activities';
+import { HostTurn } from '../contracts/gates';
+import type { ModelCallRecord } from '../contracts/pipeline';
 import { createBudgetGuard } from './models/budget';
 import type { ModelRouter } from './models/router';
 import { generateStructured } from './models/structured';
 import { robotPreamble } from './stages/context';
-
-export const HostTurnSchema = z.object({
-  questions: z.array(z.string().min(1)).max(5).optional(),
-  confirmedTask: z.string().min(1).optional(),
-  satisfied: z.boolean(),
-});
 
 /** The offline host, deterministic: one question for a short task, then the task with the answers folded in. */
 export function offlineHostTurn(input: Pick<HostTurnInput, 'task' | 'transcript' | 'mustSettle'>): HostTurn {
@@ -41,7 +36,7 @@ export function createHostActivities(deps: { router: ModelRouter; maxRepairs?: n
         const transcript = input.transcript.map((m) => `${m.role === 'host' ? 'You' : 'Person'}: ${m.text}`).join('\n');
         const { value, calls } = await generateStructured(router, {
           kind: 'plan',
-          schema: HostTurnSchema,
+          schema: HostTurn,
           system:
             `${robotPreamble(input.robot)}\nYou are the Robot Host: before starting work, make sure the task is clear. ` +
             `Ask only the questions you need. When the task is clear, state it in one paragraph as confirmedTask. ` +

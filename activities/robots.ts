@@ -4,9 +4,9 @@
  */
 import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { acquireSlotSignal, robotSlotsWorkflowId } from '../workflows/robot-slots';
-import type { RobotSlotsInput } from '../workflows/robot-slots';
-import type { ModelCallRecord } from '../workflows/types';
+import { acquireSlotSignal, robotSlotsWorkflowId } from '../contracts/messages';
+import type { RobotSlotsInput } from '../contracts/messages';
+import type { ModelCallRecord } from '../contracts/pipeline';
 import { generateText } from './models/structured';
 import type { ModelRouter } from './models/router';
 

@@ -8,7 +8,7 @@ import path from 'node:path';
 import express from 'express';
 import client from 'prom-client';
 import type { Client } from '@temporalio/client';
-import type { Config } from '../lib/config';
+import { selectProvider, type Config } from '../lib/config';
 import { createLogger } from '../lib/log';
 import type { Metrics } from '../lib/metrics';
 import { Credentials, requireAuth } from './auth';
@@ -24,7 +24,6 @@ import { eventsRouter } from './routes/events';
 import { runsRouter } from './routes/runs';
 import { sessionRouter } from './routes/session';
 import { temporalUiUrl } from '../lib/temporal';
-import { selectProvider } from '../activities/models/router';
 
 /** The page: static files, no build step, no CDN. */
 export const WEB_DIR = path.resolve(__dirname, '..', 'web');

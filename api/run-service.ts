@@ -8,25 +8,18 @@ import { Client, WorkflowExecutionDescription, WorkflowNotFoundError, WorkflowSt
 import type { Config } from '../lib/config';
 import type { Metrics } from '../lib/metrics';
 import { runUiLink, temporalUiUrl } from '../lib/temporal';
-import {
-  approveNodeUpdate,
-  cancelNodeUpdate,
-  decideUpdate,
-  hostConfirmUpdate,
-  hostMessageUpdate,
-  retryNodeUpdate,
-  robotRunWorkflow,
-  runStateQuery,
-} from '../workflows';
-import type { NodeControlResult } from '../workflows/dag-executor';
-import { McRobotId, McStatus, McTrigger } from '../workflows/search-attributes';
-import { emptyUsage } from '../workflows/types';
-import type { RobotSnapshot, RunInput, RunMemo, RunState, RunStatus, StageName, Trigger } from '../workflows/types';
+import { robotRunWorkflow } from '../workflows';
+import { approveNodeUpdate, cancelNodeUpdate, decideUpdate, hostConfirmUpdate, hostMessageUpdate, retryNodeUpdate, runStateQuery } from '../contracts/messages';
+import type { NodeControlResult } from '../contracts/dag';
+import { McRobotId, McStatus, McTrigger } from '../contracts/search-attributes';
+import { emptyUsage } from '../contracts/pipeline';
+import type { RunStatus, StageName, Trigger } from '../contracts/pipeline';
+import type { RobotSnapshot, RunInput, RunMemo, RunState } from '../contracts/run';
 import { conflict, notFound } from './errors';
 import { runInputOf } from './robots/store';
-import type { StoredRobot } from './robots/schema';
+import type { StoredRobot } from '../contracts/robot';
 import type { ApprovalBody, ApproveNodeBody, CompoundBody, CreateRunBody, HostConfirmBody, HostMessageBody, ListRunsQuery } from './schemas';
-import type { DagNodeState } from '../workflows/dag';
+import type { DagNodeState } from '../contracts/dag';
 
 /** The robot a run gets when the request names none. */
 export const DEFAULT_ROBOT: RobotSnapshot = {

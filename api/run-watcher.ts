@@ -12,7 +12,8 @@ import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { createLogger } from '../lib/log';
 import type { Payload } from '@temporalio/common';
-import type { RunEvent, RunState, RunStatus } from '../workflows/types';
+import type { RunStatus } from '../contracts/pipeline';
+import type { RunEvent, RunState } from '../contracts/run';
 import type { RunService, RunView } from './run-service';
 
 const log = createLogger('watch');

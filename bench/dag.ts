@@ -15,7 +15,7 @@
 import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../lib/config';
 import { robotRunWorkflow } from '../workflows';
-import { criticalPath, DagNodeSpec, levels, waveMakespan } from '../workflows/dag';
+import { criticalPath, DagNodeSpec, levels, waveMakespan } from '../contracts/dag';
 import { createRobotWorker } from '../workers/worker';
 import { createTestEnv } from '../test/helpers/temporal-env';
 

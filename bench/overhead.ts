@@ -13,7 +13,7 @@ import { Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { createModelRouter } from '../activities/models/router';
 import { loadConfig } from '../lib/config';
-import type { RunInput } from '../workflows/types';
+import type { RunInput } from '../contracts/run';
 import { bareActivitiesWorkflow, robotRunWorkflow } from './workflows';
 import { createTestEnv } from '../test/helpers/temporal-env';
 

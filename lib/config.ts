@@ -143,3 +143,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   return parsed.data;
 }
+
+/** Which model provider the configuration selects: explicit, or the first one with credentials, else offline. */
+export function selectProvider(c: Config): string {
+  if (c.MC_MODEL_PROVIDER !== 'auto') return c.MC_MODEL_PROVIDER;
+  if (c.ANTHROPIC_API_KEY) return 'anthropic';
+  if (c.OPENAI_API_KEY) return c.OPENAI_BASE_URL ? 'openai-compatible' : 'openai';
+  if (c.OPENAI_BASE_URL) return 'openai-compatible';
+  return 'offline';
+}

@@ -13,9 +13,10 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../lib/config';
 import { createModelRouter } from '../activities/models/router';
-import { ALL_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
-import { decideUpdate, robotRunWorkflow, runStateQuery } from '../workflows';
-import type { RunInput } from '../workflows/types';
+import { ALL_SEARCH_ATTRIBUTES } from '../contracts/search-attributes';
+import { robotRunWorkflow } from '../workflows';
+import { decideUpdate, runStateQuery } from '../contracts/messages';
+import type { RunInput } from '../contracts/run';
 import { createRobotWorker } from '../workers/worker';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 

@@ -229,7 +229,7 @@ describe('signals', () => {
     const id = await startRun({ task: `Stale signal ${randomUUID()}`, approvals: deliveryGate });
     await waitForStatus(id, 'Review');
     const handle = env.client.workflow.getHandle(id);
-    const { decisionSignal } = await import('../workflows');
+    const { decisionSignal } = await import('../contracts/messages');
     await handle.signal(decisionSignal, { gate: 'goals', decision: 'approve' });
     const run = await waitFor(id, (r) => r.events.some((e: any) => e.type === 'approval.ignored'));
     expect(run.status).toBe('Review');

@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { robotRunWorkflow } from '../workflows';
-import type { RunState } from '../workflows/types';
+import type { RunState } from '../contracts/run';
 import { FakeLlm, pipelineResponder, RecordedCall, ScriptedReply, startFakeLlm } from './helpers/fake-llm';
 import { createTestEnv, eventually } from './helpers/temporal-env';
 import { spawnWorkerProcess, within, WorkerProcess } from './helpers/worker-process';

@@ -17,7 +17,7 @@ import { generateStructured, generateText } from '../activities/models/structure
 import type { ModelProvider } from '../activities/models/types';
 import { loadConfig } from '../lib/config';
 import { robotRunWorkflow } from '../workflows';
-import type { RunInput } from '../workflows/types';
+import type { RunInput } from '../contracts/run';
 import { FakeLlm, pipelineResponder, RecordedCall, ScriptedReply, startFakeLlm } from './helpers/fake-llm';
 import { createTestEnv, eventually, startTestWorker, testConfig } from './helpers/temporal-env';
 

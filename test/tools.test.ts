@@ -9,7 +9,7 @@ import { blockedReason, embeddedIPv4, safeFetch } from '../activities/tools/http
 import { capOutput, runNode } from '../activities/dag/node';
 import { createModelRouter } from '../activities/models/router';
 import { getTool, TOOLS } from '../activities/tools';
-import type { PlannedNode } from '../workflows/dag';
+import type { PlannedNode } from '../contracts/dag';
 import { testConfig } from './helpers/temporal-env';
 
 let canary: http.Server;

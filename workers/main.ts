@@ -5,8 +5,8 @@
  */
 import http from 'node:http';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { createModelRouter, selectProvider } from '../activities/models/router';
-import { ConfigError, loadConfig, Config } from '../lib/config';
+import { createModelRouter } from '../activities/models/router';
+import { ConfigError, loadConfig, selectProvider, type Config } from '../lib/config';
 import { createLogger } from '../lib/log';
 import { createMetrics, Metrics } from '../lib/metrics';
 import { connectWorkerConnection, ensureSearchAttributes, temporalAddress } from '../lib/temporal';

@@ -34,25 +34,17 @@ import {
   ApplicationFailure,
   CancellationScope,
   condition,
-  defineUpdate,
   isCancellation,
   proxyActivities,
   setHandler,
 } from '@temporalio/workflow';
 import type { DagActivities, DesktopActivities } from '../activities/dag';
-import { DagNodeState, DagState, dependantsOf, isModelKind, NodeStatus, PlannedNode, sinks, TaskOutcome, TasksOutput } from './dag';
-import {
-  addCalls,
-  BUDGET_EXCEEDED,
-  BudgetAllowance,
-  BudgetExceededDetails,
-  emptyUsage,
-  ModelCallRecord,
-  RunInput,
-  RunState,
-  RunStatus,
-  StageResult,
-} from './types';
+import { approveNodeUpdate, cancelNodeUpdate, retryNodeUpdate } from '../contracts/messages';
+import { DagNodeState, DagState, NodeControlResult, dependantsOf, isModelKind, NodeStatus, PlannedNode, sinks, TaskOutcome, TasksOutput } from '../contracts/dag';
+import { StageResult } from '../contracts/activities';
+import { BUDGET_EXCEEDED, BudgetAllowance, BudgetExceededDetails } from '../contracts/gates';
+import { addCalls, emptyUsage, ModelCallRecord, RunStatus } from '../contracts/pipeline';
+import { RunInput, RunState } from '../contracts/run';
 
 type Needed = BudgetExceededDetails['needed'];
 
@@ -62,20 +54,6 @@ export const MAX_NODE_INPUT_CHARS = 32_000;
 export const MAX_STAGE_OUTPUT_CHARS = 400_000;
 /** Characters of each node output kept in the run state. */
 export const OUTPUT_PREVIEW_CHARS = 500;
-
-export interface NodeControlResult {
-  nodeId: string;
-  status: NodeStatus;
-}
-
-/** Cancel one node: running, pending or waiting. Its dependants are skipped; the rest of the graph goes on. */
-export const cancelNodeUpdate = defineUpdate<NodeControlResult, [{ nodeId: string }]>('cancelNode');
-/** Run a failed or cancelled node again (its skipped dependants become pending again). */
-export const retryNodeUpdate = defineUpdate<NodeControlResult, [{ nodeId: string }]>('retryNode');
-/** Decide on a node waiting for approval (command nodes). Rejecting fails the node. */
-export const approveNodeUpdate = defineUpdate<NodeControlResult, [{ nodeId: string; decision: 'approve' | 'reject'; feedback?: string }]>(
-  'approveNode',
-);
 
 /** The run's budget as the task graph sees it (robot-run.ts binds it to the Tasks stage). */
 export interface DagBudget {

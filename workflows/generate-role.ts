@@ -5,7 +5,7 @@
  */
 import { proxyActivities } from '@temporalio/workflow';
 import type { RobotActivities } from '../activities/robots';
-import type { ModelCallRecord } from './types';
+import type { ModelCallRecord } from '../contracts/pipeline';
 
 const { draftRole } = proxyActivities<RobotActivities>({
   startToCloseTimeout: '2m',

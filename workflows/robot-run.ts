@@ -15,9 +15,6 @@ import {
   ApplicationFailure,
   CancellationScope,
   condition,
-  defineQuery,
-  defineSignal,
-  defineUpdate,
   isCancellation,
   proxyActivities,
   setHandler,
@@ -29,59 +26,13 @@ import type { RetryPolicy } from '@temporalio/common';
 import type { Activities } from '../activities';
 import type { StageActivities } from '../activities/stages';
 import type { Delivery } from '../activities/stages/delivery';
+import { decideUpdate, decisionSignal, hostConfirmUpdate, hostMessageUpdate, INVALID_DECISION, runStateQuery, STALE_DECISION } from '../contracts/messages';
 import { DagExecutor } from './dag-executor';
 import { acquireRobotSlot, releaseRobotSlot } from './robot-slots';
-import { McRobotId, McStage, McStatus, McTrigger } from './search-attributes';
-import {
-  addCalls,
-  ApprovalRecord,
-  BUDGET_EXCEEDED,
-  BudgetAllowance,
-  BudgetExceededDetails,
-  BudgetSettings,
-  DECISION_CHANNELS,
-  DecisionChannel,
-  DecisionInput,
-  DECISIONS,
-  emptyUsage,
-  GATE_NAMES,
-  GateName,
-  GatePoint,
-  GateSettings,
-  HostState,
-  ModelCallRecord,
-  PendingGate,
-  RunInput,
-  RunMemo,
-  RunState,
-  RunStatus,
-  STAGES,
-  StageName,
-  StageState,
-  StageStatus,
-} from './types';
-
-/** Full run state: stages, outputs, tokens, cost, gate, approvals, host transcript, events. */
-export const runStateQuery = defineQuery<RunState>('runState');
-
-/**
- * A decision at the gate the run waits at, fire-and-forget: what ops send from the Temporal Web UI or
- * `temporal workflow signal --name decision`. A stale or malformed signal changes nothing (an event says why).
- */
-export const decisionSignal = defineSignal<[DecisionInput]>('decision');
-
-/**
- * The same decision as an update (what the API uses): the validator rejects a stale decision (`StaleDecision`: no
- * gate, another gate, revision limit) or a malformed one (`InvalidDecision`) before anything changes; an accepted
- * one answers with the state after the run acted on it. The same `decisionId` twice is applied once.
- */
-export const decideUpdate = defineUpdate<RunState, [DecisionInput]>('decide');
-
-/** A person's answer to the Robot Host; answers with the state once the host has replied. */
-export const hostMessageUpdate = defineUpdate<RunState, [{ text: string; by?: string }]>('hostMessage');
-
-/** Confirms the task the Robot Host stated; answers with the state once the pipeline has started. */
-export const hostConfirmUpdate = defineUpdate<RunState, [{ by?: string }]>('hostConfirm');
+import { McRobotId, McStage, McStatus, McTrigger } from '../contracts/search-attributes';
+import { ApprovalRecord, BUDGET_EXCEEDED, BudgetAllowance, BudgetExceededDetails, BudgetSettings, CallerChannel, DecisionChannel, DecisionInput, GateName, GatePoint, GateSettings, HostMessageInput, HostState, PendingGate } from '../contracts/gates';
+import { addCalls, emptyUsage, ModelCallRecord, RunStatus, STAGES, StageName, StageStatus } from '../contracts/pipeline';
+import { RunInput, RunMemo, RunState, StageState } from '../contracts/run';
 
 /**
  * Activity type name of each stage, as it shows in the Temporal Web UI and `temporal workflow show`. The Tasks
@@ -97,7 +48,6 @@ export const STAGE_ACTIVITY: Record<Exclude<StageName, 'tasks'>, Exclude<keyof S
 const MAX_EVENTS = 500;
 const DEFAULT_MAX_REVISIONS = 3;
 const DEFAULT_HOST_TURNS = 4;
-const MAX_TEXT = 10_000;
 
 /** A reviewer (or a timeout policy) rejected the run at a gate. */
 class RunRejected extends Error {
@@ -109,8 +59,11 @@ class RunRejected extends Error {
   }
 }
 
-const invalidDecision = (message: string) => ApplicationFailure.create({ message, type: 'InvalidDecision', nonRetryable: true });
-const staleDecision = (message: string) => ApplicationFailure.create({ message, type: 'StaleDecision', nonRetryable: true });
+const invalidDecision = (message: string) => ApplicationFailure.create({ message, type: INVALID_DECISION, nonRetryable: true });
+const staleDecision = (message: string) => ApplicationFailure.create({ message, type: STALE_DECISION, nonRetryable: true });
+
+/** A decision taken at the current gate, until the run acts on it. */
+type TakenDecision = Omit<DecisionInput, 'channel'> & { channel: DecisionChannel; key: string };
 
 /**
  * Run a robot once.
@@ -144,7 +97,7 @@ export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
   /** Set once the run has reached its final status: handlers waiting for the run to act stop waiting. */
   let finished = false;
   /** The decision taken at the current gate, until the run acts on it. */
-  let pending: (DecisionInput & { channel: DecisionChannel; key: string }) | undefined;
+  let pending: TakenDecision | undefined;
   const visits: Partial<Record<GateName, number>> = {};
   const revisionsAt: Partial<Record<GateName, number>> = {};
   const maxRevisions = input.approvals?.maxRevisions ?? DEFAULT_MAX_REVISIONS;
@@ -187,20 +140,12 @@ export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
 
   /** Throws InvalidDecision / StaleDecision; 'duplicate' for a decisionId already applied. */
   const checkDecision = (d: DecisionInput, channel: DecisionChannel): 'apply' | 'duplicate' => {
-    if (!d || typeof d !== 'object') throw invalidDecision('a decision must be an object');
-    if (!DECISIONS.includes(d.decision)) throw invalidDecision(`decision must be one of ${DECISIONS.join(', ')}`);
-    if (d.gate !== undefined && !GATE_NAMES.includes(d.gate)) throw invalidDecision(`gate must be one of ${GATE_NAMES.join(', ')}`);
-    if (!DECISION_CHANNELS.includes(channel) || channel === 'timeout') throw invalidDecision('channel must be api, signal or ui');
-    for (const [field, max] of [['feedback', MAX_TEXT], ['by', 200], ['decisionId', 200]] as const) {
-      const v = d[field];
-      if (v !== undefined && (typeof v !== 'string' || v.length > max)) throw invalidDecision(`${field} must be a string of at most ${max} characters`);
+    // The very schema the API validates its request body with: one definition of a well-formed decision.
+    const shape = DecisionInput.safeParse({ ...d, channel: undefined });
+    if (!shape.success) {
+      throw invalidDecision(shape.error.issues.map((i) => `${i.path.length ? `${i.path.join('.')}: ` : ''}${i.message}`).join('; '));
     }
-    if (d.raiseBy !== undefined) {
-      const { tokens, costUsd } = d.raiseBy ?? {};
-      const ok = (n: unknown) => n === undefined || (typeof n === 'number' && Number.isFinite(n) && n >= 0);
-      if (typeof d.raiseBy !== 'object' || !ok(tokens) || !ok(costUsd)) throw invalidDecision('raiseBy must be { tokens?, costUsd? } with numbers ≥ 0');
-    }
-    if (d.decision === 'revise' && !d.feedback?.trim()) throw invalidDecision('revise needs feedback: what should change');
+    if (!CallerChannel.safeParse(channel).success) throw invalidDecision('channel must be api, signal or ui');
     if (d.decisionId && state.approvals.some((a) => a.decisionId === d.decisionId)) return 'duplicate';
     const g = state.gate;
     if (!g || pending || finished) {
@@ -250,7 +195,9 @@ export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
 
   setHandler(decisionSignal, (d: DecisionInput) => {
     try {
-      takeDecision(d, d?.channel && d.channel !== 'timeout' ? d.channel : 'signal');
+      // A signal claiming a channel other than a caller's (e.g. `timeout`) is taken as a plain signal.
+      const channel: DecisionChannel = d?.channel && CallerChannel.safeParse(d.channel).success ? d.channel : 'signal';
+      takeDecision({ ...d, channel: undefined }, channel);
     } catch (err) {
       // A signal has nobody to answer: say in the run why it changed nothing.
       event('approval.ignored', `decision signal ignored: ${(err as Error).message}`, state.currentStage);
@@ -439,7 +386,7 @@ export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
   const waitAtGate = async (
     gate: GateName,
     opts: { settings?: GateSettings; revisable?: StageName; budget?: PendingGate['budget'] },
-  ): Promise<DecisionInput & { channel: DecisionChannel }> => {
+  ): Promise<TakenDecision> => {
     visits[gate] = (visits[gate] ?? 0) + 1;
     const timeoutMs = opts.settings?.timeoutSeconds !== undefined ? opts.settings.timeoutSeconds * 1000 : undefined;
     const subject: PendingGate['subject'] = {};
@@ -482,7 +429,7 @@ export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
         decideOnTimeout(policy, `no decision within ${settings.timeoutSeconds}s`);
       }
     }
-    const d = taken() as DecisionInput & { channel: DecisionChannel };
+    const d = taken() as TakenDecision;
     pending = undefined;
     state.gate = undefined;
     if (d.decision === 'revise') revisionsAt[gate] = (revisionsAt[gate] ?? 0) + 1;
@@ -585,9 +532,8 @@ export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
     },
     {
       validator: (m) => {
-        if (!m || typeof m.text !== 'string' || !m.text.trim() || m.text.length > MAX_TEXT) {
-          throw invalidDecision(`text must be a non-empty string of at most ${MAX_TEXT} characters`);
-        }
+        const shape = HostMessageInput.safeParse(m);
+        if (!shape.success) throw invalidDecision(shape.error.issues.map((i) => `${i.path.join('.') || 'message'}: ${i.message}`).join('; '));
         if (!inHost() || finished || state.host?.status === 'thinking') {
           throw staleDecision(state.host?.status === 'thinking' ? 'the host is still thinking' : 'the run has no host conversation going on');
         }

@@ -5,8 +5,10 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import type { Config } from '../../lib/config';
-import { isModelKind, NodeRunResult, PlannedNode } from '../../workflows/dag';
-import type { BudgetAllowance, ModelCallRecord, RobotSnapshot } from '../../workflows/types';
+import { isModelKind, NodeRunResult, PlannedNode } from '../../contracts/dag';
+import type { BudgetAllowance } from '../../contracts/gates';
+import type { ModelCallRecord } from '../../contracts/pipeline';
+import type { RobotSnapshot } from '../../contracts/run';
 import type { ModelRouter, RoutePrefs } from '../models/router';
 import { generateStructured, generateText } from '../models/structured';
 import { headline, robotPreamble } from '../stages/context';

@@ -11,8 +11,9 @@
  * The guarantee holds for providers that honour `max_tokens` (OpenAI, Anthropic and the offline model do).
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { BUDGET_EXCEEDED } from '../../workflows/types';
-import type { BudgetAllowance, BudgetExceededDetails, ModelCallRecord } from '../../workflows/types';
+import { BUDGET_EXCEEDED } from '../../contracts/gates';
+import type { BudgetAllowance, BudgetExceededDetails } from '../../contracts/gates';
+import type { ModelCallRecord } from '../../contracts/pipeline';
 import { costOf, priceOf } from './prices';
 import type { ModelRouter } from './router';
 import type { ModelCall, ModelProvider } from './types';

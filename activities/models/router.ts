@@ -3,8 +3,8 @@
  * environment (MC_MODEL_LARGE / MC_MODEL_FAST / MC_MODEL_VISION), by a planner's hint on a task-graph node, and
  * by the robot (per stage, then per kind, which wins). The choice and its reason are recorded on every call.
  */
-import type { Config } from '../../lib/config';
-import type { ModelOverride } from '../../workflows/types';
+import { selectProvider, type Config } from '../../lib/config';
+import type { ModelOverride } from '../../contracts/run';
 import { createAnthropicProvider } from './anthropic-provider';
 import { createOfflineProvider, OFFLINE_MODEL } from './offline-provider';
 import { createOpenAIProvider } from './openai-provider';
@@ -72,15 +72,6 @@ const PROVIDERS: Record<string, (c: Config) => ModelProvider> = {
   anthropic: (c) =>
     createAnthropicProvider({ apiKey: c.ANTHROPIC_API_KEY, baseURL: c.ANTHROPIC_BASE_URL, timeoutMs: c.MC_MODEL_TIMEOUT_MS }),
 };
-
-/** Which provider the configuration selects: explicit, or the first one with credentials, else offline. */
-export function selectProvider(c: Config): string {
-  if (c.MC_MODEL_PROVIDER !== 'auto') return c.MC_MODEL_PROVIDER;
-  if (c.ANTHROPIC_API_KEY) return 'anthropic';
-  if (c.OPENAI_API_KEY) return c.OPENAI_BASE_URL ? 'openai-compatible' : 'openai';
-  if (c.OPENAI_BASE_URL) return 'openai-compatible';
-  return 'offline';
-}
 
 export function createModelRouter(c: Config, provider: ModelProvider = PROVIDERS[selectProvider(c)](c)): ModelRouter {
   const defaults = DEFAULT_MODELS[provider.name] ?? DEFAULT_MODELS['openai-compatible'];

@@ -1,5 +1,6 @@
 /** What a stage implementation gets besides its input: the model router and the activity's cancellation. */
-import type { RobotSnapshot, StageName } from '../../workflows/types';
+import type { StageName } from '../../contracts/pipeline';
+import type { RobotSnapshot } from '../../contracts/run';
 import type { ModelRouter } from '../models/router';
 
 export interface StageContext {

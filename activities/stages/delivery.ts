@@ -3,11 +3,11 @@
  * (a model call; its destinations are still `pending`), `deliverResult` makes it take effect. Destinations beyond
  * the run itself arrive with robot definitions.
  */
-import type { StageInput, StageResult } from '../../workflows/types';
+import type { StageInput, StageResult } from '../../contracts/activities';
 import { generateText } from '../models/structured';
 import type { Goals } from './goals';
 import type { Brief } from './inspiration';
-import type { TasksOutput } from './tasks';
+import type { TasksOutput } from '../../contracts/dag';
 import type { ValidationReport } from './validation';
 import { feedbackSection, robotPreamble, StageContext } from './context';
 

@@ -6,7 +6,8 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { Metrics } from '../../lib/metrics';
-import type { StageInput, StageName, StageResult } from '../../workflows/types';
+import type { StageInput, StageResult } from '../../contracts/activities';
+import type { StageName } from '../../contracts/pipeline';
 import { BUDGET_EXCEEDED, BudgetExceededDetails, createBudgetGuard } from '../models/budget';
 import type { ModelRouter } from '../models/router';
 import type { StageContext } from './context';

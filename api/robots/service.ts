@@ -15,25 +15,14 @@ import {
 } from '@temporalio/client';
 import type { Config } from '../../lib/config';
 import { createLogger } from '../../lib/log';
-import {
-  continuousStateQuery,
-  continuousUpdateSignal,
-  continuousWorkflowId,
-  robotContinuousWorkflow,
-  type ContinuousInput,
-  type ContinuousState,
-} from '../../workflows/robot-continuous';
+import { robotContinuousWorkflow } from '../../workflows/robot-continuous';
+import { continuousStateQuery, continuousUpdateSignal, continuousWorkflowId, type ContinuousInput, type ContinuousState } from '../../contracts/messages';
 import { generateRoleWorkflow } from '../../workflows/generate-role';
 import { conflict, HttpError, notFound } from '../errors';
 import type { RunService } from '../run-service';
-import {
-  BackfillBody,
-  CreateRobotBody,
-  durationMs,
-  RobotFields,
-  RobotFieldsInput,
-  StoredRobot,
-} from './schema';
+import { durationMs } from '../../contracts/common';
+import { RobotFields, RobotFieldsInput, StoredRobot } from '../../contracts/robot';
+import { BackfillBody, CreateRobotBody } from '../schemas';
 import { isModeNote, modeOf, NOTES, robotIdOfSchedule, runInputOf, scheduleIdOf, scheduleOptionsOf, storedRobotOf } from './store';
 import { newWebhookKeyId, valueAtPath, verify, webhookSecret } from './webhook-signature';
 import type { z } from 'zod';

@@ -21,9 +21,11 @@
  * on the same robot are last-writer-wins (each still gets its own version number).
  */
 import type { ScheduleDescription, ScheduleOptions, ScheduleSpec, ScheduleUpdateOptions } from '@temporalio/client';
-import { McRobotId, McStatus, McTrigger } from '../../workflows/search-attributes';
-import type { RobotSnapshot, RoutingOverrides, RunInput, StageName, Trigger } from '../../workflows/types';
-import { durationMs, RobotSchedule, StoredRobot } from './schema';
+import { McRobotId, McStatus, McTrigger } from '../../contracts/search-attributes';
+import type { StageName, Trigger } from '../../contracts/pipeline';
+import type { RobotSnapshot, RoutingOverrides, RunInput } from '../../contracts/run';
+import { durationMs } from '../../contracts/common';
+import type { RobotSchedule, StoredRobot } from '../../contracts/robot';
 
 export const scheduleIdOf = (robotId: string) => `robot-${robotId}`;
 export const robotIdOfSchedule = (scheduleId: string) => (scheduleId.startsWith('robot-') ? scheduleId.slice('robot-'.length) : undefined);

@@ -4,7 +4,7 @@
  */
 import express, { Router } from 'express';
 import type { RobotService } from '../robots/service';
-import { RobotIdParams } from '../robots/schema';
+import { RobotIdParams } from '../schemas';
 import { DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../robots/webhook-signature';
 
 const header = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);

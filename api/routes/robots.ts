@@ -1,7 +1,7 @@
 /** /api/robots: definitions, manual triggers, schedule control, runs. Routes validate and delegate to RobotService. */
 import { Router } from 'express';
 import type { RobotService } from '../robots/service';
-import { BackfillBody, DeleteRobotQuery, GenerateRoleBody, RobotIdParams, TriggerBody } from '../robots/schema';
+import { BackfillBody, DeleteRobotQuery, GenerateRoleBody, RobotIdParams, TriggerBody } from '../schemas';
 import { ListRunsQuery } from '../schemas';
 
 export function robotsRouter(robots: RobotService): Router {

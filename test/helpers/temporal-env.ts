@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Runtime, DefaultLogger, Worker } from '@temporalio/worker';
 import { loadConfig, Config } from '../../lib/config';
-import { ALL_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
+import { ALL_SEARCH_ATTRIBUTES } from '../../contracts/search-attributes';
 import { createRobotWorker } from '../../workers/worker';
 import type { ModelRouter } from '../../activities/models/router';
 import type { Metrics } from '../../lib/metrics';

@@ -1,14 +1,16 @@
 /**
- * The task graph (DAG) of the Tasks stage: node shapes, per-node state, and pure graph functions.
- *
- * Imported by workflow code AND by the planner activity (which runs the same checks before it answers), so it
- * must stay pure: no Node imports, no I/O, no clock, no randomness.
+ * The task graph (DAG) of the Tasks stage: the node spec (one schema for planner answers and caller-supplied
+ * graphs), per-node state, and pure graph functions shared by the workflow (scheduling) and the planner activity
+ * (which runs the same checks before it answers). Pure: no Node imports, no I/O, no clock, no randomness.
  */
-import type { ModelCallRecord, Usage } from './types';
+import { z } from 'zod';
+import { IsoTime, NodeId } from './common';
+import { ModelCallRecord, MODEL_TIERS, Usage } from './pipeline';
 
 /** What a node does. Model kinds are routed through the routing table; `tool` and `command` run a registry tool. */
 export const NODE_KINDS = ['plan', 'text', 'vision', 'extract', 'synthesize', 'tool', 'command'] as const;
-export type NodeKind = (typeof NODE_KINDS)[number];
+export const NodeKind = z.enum(NODE_KINDS);
+export type NodeKind = z.infer<typeof NodeKind>;
 
 /** Node kinds answered by a model (they are also routing-table work kinds). */
 export const MODEL_NODE_KINDS = ['plan', 'text', 'vision', 'extract', 'synthesize'] as const;
@@ -17,100 +19,112 @@ export type ModelNodeKind = (typeof MODEL_NODE_KINDS)[number];
 export const isModelKind = (kind: NodeKind): kind is ModelNodeKind => (MODEL_NODE_KINDS as readonly string[]).includes(kind);
 
 /** Tiers a planner may hint at; the robot's own overrides win over a hint (see activities/models/router.ts). */
-export const MODEL_HINTS = ['large', 'fast', 'vision'] as const;
+export const MODEL_HINTS = MODEL_TIERS;
 export type ModelHint = (typeof MODEL_HINTS)[number];
 
 /** One planned node, as the planner (or a caller-supplied plan) describes it. */
-export interface DagNodeSpec {
+export const DagNodeSpec = z.object({
   /** Unique within the graph; shown whole everywhere. */
-  id: string;
-  title: string;
-  instructions: string;
-  kind: NodeKind;
+  id: NodeId,
+  title: z.string().trim().min(1).max(200),
+  instructions: z.string().trim().min(1).max(8000),
+  kind: NodeKind,
   /** Ids of the nodes whose outputs this node needs. */
-  dependsOn: string[];
+  dependsOn: z.array(z.string()).max(200).default([]),
   /** What a good output looks like; the node validator checks against it. */
-  expectedOutput: string;
-  modelHint?: ModelHint;
+  expectedOutput: z.string().trim().min(1).max(4000),
+  modelHint: z.enum(MODEL_HINTS).optional(),
   /** Registry tool name (kind `tool`; kind `command` always means the `command` tool). */
-  tool?: string;
+  tool: z.string().min(1).max(64).optional(),
   /** Arguments of the tool, validated by the tool's own schema at planning time. */
-  args?: Record<string, unknown>;
+  args: z.record(z.unknown()).optional(),
   /** Named worker ("desktop") task queue that must run this node (command nodes). */
-  worker?: string;
+  worker: NodeId.optional(),
   /** Command nodes wait for a person's `approveNode` decision unless this is false (default true). */
-  requiresApproval?: boolean;
+  requiresApproval: z.boolean().optional(),
   /**
    * Latency the offline model simulates for this node's own call, in milliseconds (tests, demos, bench/dag.ts).
    * Real providers ignore it. Overrides MC_OFFLINE_DELAY_MS for this call only.
    */
-  simulatedLatencyMs?: number;
-}
+  simulatedLatencyMs: z.number().int().min(0).max(3_600_000).optional(),
+});
+export type DagNodeSpec = z.infer<typeof DagNodeSpec>;
+
+/** A plan: what the planner model must answer. */
+export const DagPlan = z.object({ nodes: z.array(DagNodeSpec).max(1000) });
+export type DagPlan = z.infer<typeof DagPlan>;
 
 /** Where a node runs: the run's own task queue, or a desktop's queue (resolved by the planner from the tool registry). */
-export type NodePlacement = { on: 'worker' } | { on: 'desktop'; taskQueue: string };
+export const NodePlacement = z.discriminatedUnion('on', [
+  z.object({ on: z.literal('worker') }),
+  z.object({ on: z.literal('desktop'), taskQueue: z.string() }),
+]);
+export type NodePlacement = z.infer<typeof NodePlacement>;
 
 /** A planned node plus where it runs. */
-export interface PlannedNode extends DagNodeSpec {
-  placement: NodePlacement;
-}
+export const PlannedNode = DagNodeSpec.extend({ placement: NodePlacement });
+export type PlannedNode = z.infer<typeof PlannedNode>;
 
 /** `waiting`: a command node waiting for its approval. */
 export const NODE_STATUSES = ['pending', 'waiting', 'running', 'done', 'failed', 'skipped', 'cancelled'] as const;
-export type NodeStatus = (typeof NODE_STATUSES)[number];
+export const NodeStatus = z.enum(NODE_STATUSES);
+export type NodeStatus = z.infer<typeof NodeStatus>;
 
-export interface NodeVerdict {
-  round: number;
-  passed: boolean;
-  feedback: string;
-}
+export const NodeVerdict = z.object({ round: z.number(), passed: z.boolean(), feedback: z.string() });
+export type NodeVerdict = z.infer<typeof NodeVerdict>;
+
+/** A person's decision on a node waiting for approval. */
+export const NodeDecision = z.object({ decision: z.enum(['approve', 'reject']), feedback: z.string().max(4000).optional() }).strict();
+export type NodeDecision = z.infer<typeof NodeDecision>;
 
 /** Everything the run state shows about one node. */
-export interface DagNodeState extends PlannedNode {
-  status: NodeStatus;
-  startedAt?: string;
-  finishedAt?: string;
-  durationMs?: number;
+export const DagNodeState = PlannedNode.extend({
+  status: NodeStatus,
+  startedAt: IsoTime.optional(),
+  finishedAt: IsoTime.optional(),
+  durationMs: z.number().optional(),
   /** How many times the node was (re)started by the executor: validator re-runs and person-requested retries. */
-  runs: number;
+  runs: z.number(),
   /** Model that answered (or `tool:<name>`), and why it was chosen. */
-  model?: string;
-  reason?: string;
-  usage: Usage;
+  model: z.string().optional(),
+  reason: z.string().optional(),
+  usage: Usage,
   /**
-   * First characters of the output. The whole output (already capped by the node activity, see
-   * activities/dag/index.ts) flows to dependants and into the Tasks stage output; the run state keeps a
-   * preview so that the query result and the final workflow result stay far below the 2 MB payload limit.
+   * First characters of the output. The whole output (already capped by the node activity) flows to dependants
+   * and into the Tasks stage output; the run state keeps a preview so that the query result and the final
+   * workflow result stay far below the 2 MB payload limit.
    */
-  output?: string;
-  outputChars?: number;
+  output: z.string().optional(),
+  outputChars: z.number().optional(),
   /** True when the node activity cut the output at the configured cap. */
-  truncated?: boolean;
-  error?: string;
-  validation: NodeVerdict[];
+  truncated: z.boolean().optional(),
+  error: z.string().optional(),
+  validation: z.array(NodeVerdict),
   /** Free-form facts the tool reported (e.g. the host, queue and pid that ran a command). */
-  ranOn?: Record<string, unknown>;
-  approval?: { decision: 'approve' | 'reject'; at: string; feedback?: string };
-}
+  ranOn: z.record(z.unknown()).optional(),
+  approval: NodeDecision.extend({ at: IsoTime }).optional(),
+});
+export type DagNodeState = z.infer<typeof DagNodeState>;
 
 /** What happens when a node fails after its retries. */
 export const NODE_FAILURE_POLICIES = ['fail', 'continue', 'wait'] as const;
 export type NodeFailurePolicy = (typeof NODE_FAILURE_POLICIES)[number];
 
-export interface DagState {
-  nodes: DagNodeState[];
-  parallelism: number;
-  onNodeFailure: NodeFailurePolicy;
+export const DagState = z.object({
+  nodes: z.array(DagNodeState),
+  parallelism: z.number(),
+  onNodeFailure: z.enum(NODE_FAILURE_POLICIES),
   /** Rolling summary of what has been learned so far, updated as nodes finish. */
-  summary: string;
+  summary: z.string(),
   /** Output of the graph's sink node(s) once all are done. */
-  result?: string;
+  result: z.string().optional(),
   /** With `onNodeFailure: 'wait'`: the graph has failed nodes and waits for a retry (or the run's cancel). */
-  awaitingRetry?: boolean;
-  plannerRepairs: number;
-  plannedAt?: string;
-  finishedAt?: string;
-}
+  awaitingRetry: z.boolean().optional(),
+  plannerRepairs: z.number(),
+  plannedAt: IsoTime.optional(),
+  finishedAt: IsoTime.optional(),
+});
+export type DagState = z.infer<typeof DagState>;
 
 /** One finished node as the later stages (Validation, Delivery) see it. */
 export interface TaskOutcome {
@@ -139,6 +153,12 @@ export interface NodeRunResult {
   model: string;
   reason: string;
   ranOn?: Record<string, unknown>;
+}
+
+/** The result of a node control update (cancelNode, retryNode, approveNode). */
+export interface NodeControlResult {
+  nodeId: string;
+  status: NodeStatus;
 }
 
 // ---- graph checks -------------------------------------------------------------------------------------------

@@ -1,32 +1,18 @@
 /**
  * The robot definition: one zod schema that is the single source of truth for the API (create, replace, patch),
- * for validation (400s name the field) and for the README's field table. Types are inferred from it.
+ * for validation (400s name the field), for the OpenAPI document and for what is stored in Temporal. Types are
+ * inferred from it. Gates, budgets and the host use the very schemas runs use (./gates.ts).
  *
  * Cron expressions and time zones are checked here, up front, so a bad one is a 400 naming `schedule.cron.0` or
  * `schedule.timezone` rather than a server error from Temporal later.
  */
 import { z } from 'zod';
-import { STAGES } from '../../workflows/types';
+import { atLeast, Duration, IsoTime, RobotId } from './common';
+import { ApprovalSettings, BudgetSettings, HostSettings } from './gates';
+import { STAGES } from './pipeline';
+import { StageAgent } from './run';
 
-/** Robot ids are short, lower-case and URL-safe: they become part of schedule and workflow ids. */
-export const RobotId = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be 1-63 characters of lower-case letters, digits, _ and -, starting with a letter or digit');
-
-/** `30s`, `5m`, `2h`, `1d`, `500ms`. */
-export const Duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'must be a duration like 500ms, 30s, 5m, 2h or 1d');
-
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-/** Milliseconds of a Duration string. */
-export function durationMs(d: string): number {
-  const m = /^(\d+)(ms|s|m|h|d)$/.exec(d);
-  if (!m) throw new Error(`not a duration: ${d}`);
-  return Number(m[1]) * UNIT_MS[m[2]];
-}
-
-/** Milliseconds of a Duration string, or undefined when it is not one (refinements run after a failed regex). */
-const tryMs = (d: string): number | undefined => (/^\d+(ms|s|m|h|d)$/.test(d) ? durationMs(d) : undefined);
-const atLeast = (ms: number) => (d: string) => (tryMs(d) ?? ms) >= ms;
+export { RobotId, Duration };
 
 /** True for a time zone name the runtime knows (IANA names and UTC). */
 export function isValidTimeZone(tz: string): boolean {
@@ -166,24 +152,11 @@ export const StageOverride = z
     model: z.string().max(200).optional(),
     temperature: z.number().min(0).max(2).optional(),
     promptAddition: z.string().max(4000).optional(),
-    agent: z.object({ name: z.string().trim().min(1).max(100), instructions: z.string().min(1).max(20_000) }).strict().optional(),
+    agent: StageAgent.optional(),
   })
   .strict();
 
 const StageOverrides = z.object(Object.fromEntries(STAGES.map((s) => [s, StageOverride.optional()])) as Record<(typeof STAGES)[number], z.ZodOptional<typeof StageOverride>>).strict();
-
-/** Same shapes as GateSettings / ApprovalSettings / BudgetSettings / HostSettings in workflows/types.ts. */
-export const GateSettings = z
-  .object({
-    at: z.enum([...STAGES, 'final']),
-    timeoutSeconds: z.number().int().min(1).max(31_536_000).optional(),
-    onTimeout: z.enum(['reject', 'approve', 'escalate']).optional(),
-    escalationTimeoutSeconds: z.number().int().min(1).max(31_536_000).optional(),
-  })
-  .strict();
-export const ApprovalSettings = z.object({ gates: z.array(GateSettings).max(6), maxRevisions: z.number().int().min(0).max(20).optional() }).strict();
-export const BudgetSettings = z.object({ maxTokens: z.number().int().min(1).optional(), maxCostUsd: z.number().positive().optional() }).strict();
-export const HostSettings = z.object({ enabled: z.boolean() }).strict();
 
 /** Where results go. */
 export const DeliveryDestination = z.discriminatedUnion('type', [
@@ -208,8 +181,8 @@ export const WebhookSettings = z
   })
   .strict();
 
-/** Everything a user configures, without the id (PUT body). */
-export const RobotFields = z
+/** Everything a user configures, without the id (PUT body), before the cross-field checks. */
+export const RobotFieldsObject = z
   .object({
     // Basic
     name: z.string().trim().min(1).max(100),
@@ -224,7 +197,8 @@ export const RobotFields = z
     // Stages
     stages: StageOverrides.default({}),
     // Control
-    approvals: ApprovalSettings.optional(),
+    /** Gates as in runs; escalations go to `reportsTo` when it is an http(s) URL. */
+    approvals: ApprovalSettings.omit({ escalateTo: true }).optional(),
     budget: BudgetSettings.optional(),
     host: HostSettings.optional(),
     delivery: z.array(DeliveryDestination).max(20).default([]),
@@ -237,8 +211,10 @@ export const RobotFields = z
     continuous: RobotContinuous.optional(),
     webhook: WebhookSettings.optional(),
   })
-  .strict()
-  .superRefine((r, ctx) => {
+  .strict();
+
+/** Everything a user configures, without the id (PUT body). */
+export const RobotFields = RobotFieldsObject.superRefine((r, ctx) => {
     if (r.schedule && r.continuous) {
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['continuous'], message: 'a robot runs either on a schedule or continuously, not both' });
     }
@@ -246,36 +222,17 @@ export const RobotFields = z
 export type RobotFields = z.infer<typeof RobotFields>;
 export type RobotFieldsInput = z.input<typeof RobotFields>;
 
-/** POST /api/robots: the fields plus an optional id (generated when absent). */
-export const CreateRobotBody = z.object({ id: RobotId.optional() }).passthrough();
-
 /** What is stored in Temporal: the fields plus id, version and times. */
-export interface StoredRobot extends RobotFields {
-  id: string;
+export const StoredRobot = RobotFieldsObject.extend({
+  id: RobotId,
   /** 1 at creation, +1 on every edit. Each run records the version it started with. */
-  version: number;
-  createdAt: string;
-  updatedAt: string;
+  version: z.number().int().min(1),
+  createdAt: IsoTime,
+  updatedAt: IsoTime,
   /**
    * Generation of the webhook secret. The secret itself is never stored: it is derived from MC_WEBHOOK_KEY and this
    * id (see api/robots/webhook-signature.ts), so rotating means a new id.
    */
-  webhookKeyId?: string;
-}
-
-export const RobotIdParams = z.object({ id: RobotId }).strict();
-
-export const TriggerBody = z.object({ task: z.string().trim().min(1, 'must not be empty').max(20_000).optional() }).strict();
-
-export const DeleteRobotQuery = z.object({ force: z.enum(['true', 'false']).optional() }).strict();
-
-export const BackfillBody = z
-  .object({
-    start: z.string().datetime({ offset: true }),
-    end: z.string().datetime({ offset: true }),
-    overlap: z.enum(OVERLAP_POLICIES).optional(),
-  })
-  .strict()
-  .refine((b) => Date.parse(b.start) < Date.parse(b.end), { message: 'must be after start', path: ['end'] });
-
-export const GenerateRoleBody = z.object({ name: z.string().trim().min(1).max(100) }).strict();
+  webhookKeyId: z.string().optional(),
+});
+export type StoredRobot = z.infer<typeof StoredRobot>;
