@@ -21,7 +21,7 @@ describe('deploy files', () => {
   test('When the Dockerfile copies or runs a path, then it exists in the repository', () => {
     const docker = read('deploy/Dockerfile');
     const copied = [...docker.matchAll(/^COPY\s+(.+)\s+\S+$/gm)].flatMap((m) => m[1].split(/\s+/));
-    expect(copied).toEqual(expect.arrayContaining(['workflows', 'activities', 'api', 'lib']));
+    expect(copied).toEqual(expect.arrayContaining(['contracts', 'workflows', 'activities', 'api', 'lib', 'web']));
     for (const p of copied) expect(fs.existsSync(path.join(root, p))).toBe(true);
     const entries = [...read('deploy/docker-compose.yml').matchAll(/"([a-z]+\/main\.ts)"/g), ...docker.matchAll(/"([a-z]+\/main\.ts)"/g)].map((m) => m[1]);
     expect(entries).toEqual(expect.arrayContaining(['api/main.ts', 'workers/main.ts']));
