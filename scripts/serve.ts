@@ -42,6 +42,13 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));
+  // `npm start` passes --exit-with-stdin and holds our stdin open (a pipe): its end means npm start is gone (even by
+  // SIGKILL), so stop too rather than keep the API port.
+  if (process.argv.includes('--exit-with-stdin')) {
+    process.stdin.on('end', () => void stop('npm start went away'));
+    process.stdin.on('error', () => void stop('npm start went away'));
+    process.stdin.resume();
+  }
   await worker.done;
   if (!stopping) await api.stop();
 }
