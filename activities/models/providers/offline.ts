@@ -5,7 +5,8 @@
  * tests, and benchmarks; the wait honours the abort signal like a real HTTP request would.
  */
 import { CancelledFailure } from '@temporalio/common';
-import type { ModelCall, ModelProvider, ModelReply } from './types';
+import { Clock, systemClock } from '../../clock';
+import { defineProvider, type ModelCall, type ModelProvider, type ModelReply } from '../types';
 
 export const OFFLINE_MODEL = 'offline-deterministic-1';
 
@@ -28,12 +29,13 @@ export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-export function createOfflineProvider(opts: { delayMs: number }): ModelProvider {
+export function createOfflineProvider(opts: { delayMs: number; clock?: Clock }): ModelProvider {
+  const clock = opts.clock ?? systemClock;
   return {
     name: 'offline',
     offline: true,
     async complete(call: ModelCall): Promise<ModelReply> {
-      const started = Date.now();
+      const started = clock.now();
       await abortableSleep(call.simulatedLatencyMs ?? opts.delayMs, call.signal);
       const text = call.offlineAnswer();
       const prompt = call.system + call.messages.map((m) => m.content).join('\n');
@@ -42,8 +44,15 @@ export function createOfflineProvider(opts: { delayMs: number }): ModelProvider 
         inputTokens: estimateTokens(prompt),
         outputTokens: estimateTokens(text),
         model: OFFLINE_MODEL,
-        latencyMs: Date.now() - started,
+        latencyMs: clock.now() - started,
       };
     },
   };
 }
+
+export const offlineProvider = defineProvider({
+  name: 'offline',
+  // The offline model answers every tier itself.
+  defaultModels: { large: OFFLINE_MODEL, fast: OFFLINE_MODEL, vision: OFFLINE_MODEL },
+  create: ({ config, clock }) => createOfflineProvider({ delayMs: config.MC_OFFLINE_DELAY_MS, clock }),
+});
