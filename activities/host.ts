@@ -2,14 +2,14 @@
  * Robot Host: one turn of the clarifying conversation before a manual run's pipeline starts. The host reads the
  * task and the transcript so far and either asks questions or states the task it will work on (`satisfied`).
  * The offline model asks one question about a short task (under 8 words) and is satisfied once it has an answer.
+ * The turn runs in the activity runtime (./runtime.ts) like the stages: heartbeat, cancel, metrics, budget guard.
  */
-import { Context } from '@temporalio/activity';
 import type { HostTurnInput } from '../contracts/activities';
 import { HostTurn } from '../contracts/gates';
 import type { ModelCallRecord } from '../contracts/pipeline';
-import { createBudgetGuard } from './models/budget';
-import type { ModelRouter } from './models/router';
+import type { ActivityDeps } from './deps';
 import { generateStructured } from './models/structured';
+import { createActivityRuntime } from './runtime';
 import { robotPreamble } from './stages/context';
 
 /** The offline host, deterministic: one question for a short task, then the task with the answers folded in. */
@@ -26,13 +26,11 @@ export function offlineHostTurn(input: Pick<HostTurnInput, 'task' | 'transcript'
   return { satisfied: true, confirmedTask };
 }
 
-export function createHostActivities(deps: { router: ModelRouter; maxRepairs?: number }) {
+export function createHostActivities(deps: ActivityDeps) {
+  const runtime = createActivityRuntime(deps);
   return {
     async hostTurn(input: HostTurnInput): Promise<{ turn: HostTurn; calls: ModelCallRecord[] }> {
-      const activity = Context.current();
-      const timer = setInterval(() => activity.heartbeat(), 1000);
-      try {
-        const router = input.budget ? createBudgetGuard(input.budget).wrap(deps.router) : deps.router;
+      return runtime.run({ budget: input.budget }, async ({ router, signal, maxRepairs }) => {
         const transcript = input.transcript.map((m) => `${m.role === 'host' ? 'You' : 'Person'}: ${m.text}`).join('\n');
         const { value, calls } = await generateStructured(router, {
           kind: 'plan',
@@ -43,8 +41,8 @@ export function createHostActivities(deps: { router: ModelRouter; maxRepairs?: n
             `Answer as JSON: {"questions"?: string[], "confirmedTask"?: string, "satisfied": boolean}.` +
             (input.mustSettle ? ' This is your last turn: you must be satisfied now.' : ''),
           user: `Task as assigned: ${input.task}${transcript ? `\n\nConversation so far:\n${transcript}` : ''}`,
-          signal: activity.cancellationSignal,
-          maxRepairs: deps.maxRepairs ?? 2,
+          signal,
+          maxRepairs,
           offline: () => offlineHostTurn(input),
         });
         const turn: HostTurn = { ...value };
@@ -53,9 +51,7 @@ export function createHostActivities(deps: { router: ModelRouter; maxRepairs?: n
         }
         if (turn.satisfied && !turn.confirmedTask) turn.confirmedTask = input.task;
         return { turn, calls };
-      } finally {
-        clearInterval(timer);
-      }
+      });
     },
   };
 }

@@ -5,6 +5,8 @@
  * keep the worker away from internal addresses should route these through an egress proxy (SSRF).
  */
 import { ApplicationFailure } from '@temporalio/common';
+import type { ActivityDeps } from './deps';
+import { createActivityRuntime } from './runtime';
 
 export interface NotifyInput {
   url: string;
@@ -14,10 +16,8 @@ export interface NotifyInput {
   idempotencyKey: string;
 }
 
-export interface NotifyDeps {
-  fetch?: typeof fetch;
-  timeoutMs?: number;
-}
+/** How long one notice may take before it counts as unavailable (and Temporal retries it). */
+export const NOTIFY_TIMEOUT_MS = 10_000;
 
 /** Throws a non-retryable failure for a URL that is not plain http(s). */
 export function checkWebhookUrl(raw: string): URL {
@@ -33,31 +33,34 @@ export function checkWebhookUrl(raw: string): URL {
   return url;
 }
 
-export function createNotifyActivities(deps: NotifyDeps = {}) {
-  const doFetch = deps.fetch ?? fetch;
+/** `notify` runs in the activity runtime (./runtime.ts): cancelling it aborts the request; its duration is measured. */
+export function createNotifyActivities(deps: ActivityDeps) {
+  const runtime = createActivityRuntime(deps);
   return {
     async notify(input: NotifyInput): Promise<{ status: number }> {
-      const url = checkWebhookUrl(input.url);
-      let res: Response;
-      try {
-        res = await doFetch(url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'idempotency-key': input.idempotencyKey, 'user-agent': 'mission-control' },
-          body: JSON.stringify(input.payload),
-          redirect: 'manual',
-          signal: AbortSignal.timeout(deps.timeoutMs ?? 10_000),
-        });
-      } catch (err) {
-        throw ApplicationFailure.create({ message: `notify: ${(err as Error).message}`, type: 'NotifyUnavailable', nonRetryable: false });
-      }
-      await res.arrayBuffer().catch(() => undefined);
-      if (res.status >= 500 || res.status === 429 || res.status === 408) {
-        throw ApplicationFailure.create({ message: `notify: HTTP ${res.status}`, type: 'NotifyUnavailable', nonRetryable: false });
-      }
-      if (res.status >= 300) {
-        throw ApplicationFailure.create({ message: `notify: HTTP ${res.status}`, type: 'NotifyRejected', nonRetryable: true });
-      }
-      return { status: res.status };
+      return runtime.run({}, async ({ signal }) => {
+        const url = checkWebhookUrl(input.url);
+        let res: Response;
+        try {
+          res = await deps.fetch(url, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'idempotency-key': input.idempotencyKey, 'user-agent': 'mission-control' },
+            body: JSON.stringify(input.payload),
+            redirect: 'manual',
+            signal: AbortSignal.any([signal, AbortSignal.timeout(NOTIFY_TIMEOUT_MS)]),
+          });
+        } catch (err) {
+          throw ApplicationFailure.create({ message: `notify: ${(err as Error).message}`, type: 'NotifyUnavailable', nonRetryable: false });
+        }
+        await res.arrayBuffer().catch(() => undefined);
+        if (res.status >= 500 || res.status === 429 || res.status === 408) {
+          throw ApplicationFailure.create({ message: `notify: HTTP ${res.status}`, type: 'NotifyUnavailable', nonRetryable: false });
+        }
+        if (res.status >= 300) {
+          throw ApplicationFailure.create({ message: `notify: HTTP ${res.status}`, type: 'NotifyRejected', nonRetryable: true });
+        }
+        return { status: res.status };
+      });
     },
   };
 }

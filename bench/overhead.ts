@@ -10,8 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Worker } from '@temporalio/worker';
-import { createActivities } from '../activities';
-import { createModelRouter } from '../activities/models/router';
+import { createActivities, createActivityDeps } from '../activities';
 import { loadConfig } from '../lib/config';
 import type { RunInput } from '../contracts/run';
 import { bareActivitiesWorkflow, robotRunWorkflow } from './workflows';
@@ -38,7 +37,7 @@ async function main() {
     connection: env.nativeConnection,
     taskQueue: config.MC_TASK_QUEUE,
     workflowsPath: require.resolve('./workflows'),
-    activities: { ...createActivities({ router: createModelRouter(config), config }), noop: async (stage: string) => stage },
+    activities: { ...createActivities(createActivityDeps(config)), noop: async (stage: string) => stage },
     maxConcurrentActivityTaskExecutions: config.MC_MAX_CONCURRENT_ACTIVITIES,
     maxConcurrentWorkflowTaskExecutions: config.MC_MAX_CONCURRENT_WORKFLOW_TASKS,
     maxCachedWorkflows: config.MC_MAX_CACHED_WORKFLOWS,

@@ -1,11 +1,10 @@
 /**
- * Worker entry point (`npm run worker`): hosts robotRunWorkflow and the stage activities on MC_TASK_QUEUE.
+ * Worker entry point (`npm run worker`): runs every workflow and activity of a run on MC_TASK_QUEUE.
  * SIGINT/SIGTERM start a graceful shutdown: no new tasks are taken, in-flight activities get
  * MC_SHUTDOWN_GRACE_SECONDS to finish, then the process exits 0. Any start-up failure exits 1.
  */
 import http from 'node:http';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { createModelRouter } from '../activities/models/router';
 import { ConfigError, loadConfig, selectProvider, type Config } from '../lib/config';
 import { createLogger } from '../lib/log';
 import { createMetrics, Metrics } from '../lib/metrics';
@@ -32,7 +31,7 @@ export interface RunningWorker {
 export async function startWorker(config: Config, metrics?: Metrics): Promise<RunningWorker> {
   const connection = await connectWorkerConnection(config);
   await ensureSearchAttributes(connection, config.TEMPORAL_NAMESPACE);
-  const worker = await createRobotWorker({ connection, config, metrics, router: createModelRouter(config) });
+  const worker = await createRobotWorker({ connection, config, metrics });
   log.info(`polling task queue "${config.MC_TASK_QUEUE}" on ${temporalAddress(config)} (namespace ${config.TEMPORAL_NAMESPACE})`);
   log.info(`model: ${describeModel(config)}`);
   const done = worker.run().finally(() => connection.close());

@@ -1,0 +1,43 @@
+/**
+ * What every activity is built from. The workers build it once (workers/worker.ts, workers/desktop.ts) and hand
+ * it to createActivities / createDesktopActivities (./index.ts); tests swap any part (a router over a fake
+ * provider, a clock, a fetch) without module mocking.
+ */
+import { selectProvider, type Config } from '../lib/config';
+import type { Metrics } from '../lib/metrics';
+import { type Clock, systemClock } from './clock';
+import { createProvider } from './models/providers';
+import { createModelRouter, type ModelRouter } from './models/router';
+
+export interface ActivityDeps {
+  config: Config;
+  /** Provider and routing table. */
+  router: ModelRouter;
+  clock: Clock;
+  /** HTTP client of outbound requests that need no pinned address (notify, the model SDKs). */
+  fetch: typeof fetch;
+  metrics?: Metrics;
+  /** Heartbeat period of the activity runtime in milliseconds (default 1000). */
+  heartbeatMs?: number;
+}
+
+/**
+ * The dependencies of a worker's activities: by default the system clock, the global fetch, and a router over the
+ * provider the configuration selects (built with that clock and fetch).
+ *
+ * @example
+ * const deps = createActivityDeps(loadConfig(), { metrics });
+ * Worker.create({ ..., activities: createActivities(deps) });
+ */
+export function createActivityDeps(config: Config, parts: Partial<Omit<ActivityDeps, 'config'>> = {}): ActivityDeps {
+  const clock = parts.clock ?? systemClock;
+  const fetchFn = parts.fetch ?? globalThis.fetch;
+  return {
+    config,
+    clock,
+    fetch: fetchFn,
+    router: parts.router ?? createModelRouter(config, createProvider(selectProvider(config), { config, clock, fetch: fetchFn })),
+    metrics: parts.metrics,
+    heartbeatMs: parts.heartbeatMs,
+  };
+}
