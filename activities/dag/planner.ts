@@ -1,7 +1,7 @@
 /**
  * The planner: the Tasks stage's first step. Turns the goals into a task graph, or checks a graph the caller
  * supplied. A plan must pass, in this order: the zod schema, the graph checks shared with the workflow
- * (workflows/dag.ts: empty, too many nodes, duplicate ids, unknown dependencies, cycles) and the tool checks
+ * (contracts/dag.ts checkGraph: empty, too many nodes, duplicate ids, unknown dependencies, cycles) and the tool checks
  * (the tool exists, this robot may use it, its arguments fit its schema, a desktop is named for desktop tools).
  * Every problem is fed back to the model in words, a bounded number of times (MC_MODEL_MAX_REPAIRS); then the
  * stage fails with a non-retryable `InvalidPlan` that lists what is still wrong.

@@ -1,7 +1,7 @@
 /**
  * Delivery, in two steps so that the `final` approval gate can sit between them: `delivery` formats the result
- * (a model call; its destinations are still `pending`), `deliverResult` makes it take effect. Destinations beyond
- * the run itself arrive with robot definitions.
+ * (a model call; its destinations are still `pending`), `deliverResult` makes it take effect. The only destination
+ * today is the run itself (the report is the run's result); `deliverResult` marks it delivered.
  */
 import type { StageInput, StageResult } from '../../contracts/activities';
 import { generateText } from '../models/structured';
@@ -51,7 +51,7 @@ export async function delivery(ctx: StageContext, input: StageInput): Promise<St
   };
 }
 
-/** Make a formatted delivery take effect at each destination. Idempotent: delivering twice changes nothing. */
+/** Make a formatted delivery take effect: the `run` destination becomes delivered. Idempotent: delivering twice changes nothing. */
 export async function deliverResult(formatted: Delivery): Promise<Delivery> {
   return {
     ...formatted,

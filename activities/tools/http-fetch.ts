@@ -6,10 +6,10 @@
  * every redirect hop (redirects are followed by hand, never by the HTTP client):
  *  1. the URL is parsed with the WHATWG parser, which already turns numeric hosts (2130706433, 0x7f000001,
  *     017700000001, 127.1) into dotted IPv4;
- *  2. the host is resolved with dns.lookup (all addresses) and EVERY address is checked — loopback, private,
+ *  2. the host name is resolved with dns.lookup (all addresses) and EVERY address is checked — loopback, private,
  *     shared, link-local (169.254.169.254 metadata), unspecified, multicast, reserved, and IPv6 forms (::1,
  *     fc00::/7, fe80::/10, and IPv4 embedded in ::ffff:0:0/96, ::/96, 64:ff9b::/96, 2002::/16) are refused
- *     unless MC_FETCH_ALLOWLIST names the host or a CIDR holding the address;
+ *     unless MC_FETCH_ALLOWLIST names the host name or a CIDR holding the address;
  *  3. the socket connects to the address that was checked (not to the name again, so DNS rebinding between
  *     check and connect changes nothing); TLS still verifies the certificate against the host name.
  * Size (MC_FETCH_MAX_BYTES: the rest is cut and reported) and time (MC_FETCH_TIMEOUT_MS for the whole fetch)
@@ -116,20 +116,20 @@ export function blockedReason(ip: string): string | undefined {
 
 /** MC_FETCH_ALLOWLIST parsed: host names (exact, case-insensitive) and CIDRs / single addresses. */
 export interface AllowList {
-  hosts: Set<string>;
+  hostnames: Set<string>;
   cidrs: net.BlockList;
 }
 
 export function parseAllowList(raw: string): AllowList {
-  const hosts = new Set<string>();
+  const hostnames = new Set<string>();
   const cidrs = new net.BlockList();
   for (const entry of raw.split(',').map((e) => e.trim()).filter(Boolean)) {
     const [addr, prefix] = entry.split('/');
     const family = net.isIP(addr);
     if (family) cidrs.addSubnet(addr, prefix ? Number(prefix) : family === 4 ? 32 : 128, family === 4 ? 'ipv4' : 'ipv6');
-    else hosts.add(entry.toLowerCase().replace(/\.$/, ''));
+    else hostnames.add(entry.toLowerCase().replace(/\.$/, ''));
   }
-  return { hosts, cidrs };
+  return { hostnames, cidrs };
 }
 
 const refuse = (message: string) => ApplicationFailure.create({ message, type: 'FetchBlocked', nonRetryable: true });
@@ -137,22 +137,22 @@ const refuse = (message: string) => ApplicationFailure.create({ message, type: '
 export type Lookup = (hostname: string) => Promise<{ address: string; family: number }[]>;
 const systemLookup: Lookup = (hostname) => dns.lookup(hostname, { all: true, verbatim: true });
 
-/** Resolve and check one URL's host; the address to connect to, or a FetchBlocked failure. */
+/** Resolve and check one URL's host name; the address to connect to, or a FetchBlocked failure. */
 export async function checkUrl(url: URL, allow: AllowList, lookup: Lookup = systemLookup): Promise<{ address: string; family: number }> {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw refuse(`http_fetch refused ${url.href}: only http and https URLs`);
   if (url.username || url.password) throw refuse(`http_fetch refused ${url.href}: URLs with credentials are not fetched`);
-  const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  const hostname = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
   let addresses: { address: string; family: number }[];
   try {
-    addresses = net.isIP(host) ? [{ address: host, family: net.isIP(host) }] : await lookup(host);
+    addresses = net.isIP(hostname) ? [{ address: hostname, family: net.isIP(hostname) }] : await lookup(hostname);
   } catch (err) {
-    throw ApplicationFailure.create({ message: `http_fetch could not resolve ${host}: ${(err as Error).message}`, type: 'FetchFailed', nonRetryable: false });
+    throw ApplicationFailure.create({ message: `http_fetch could not resolve ${hostname}: ${(err as Error).message}`, type: 'FetchFailed', nonRetryable: false });
   }
-  if (addresses.length === 0) throw refuse(`http_fetch refused ${url.href}: ${host} has no address`);
-  const hostAllowed = allow.hosts.has(host.replace(/\.$/, ''));
+  if (addresses.length === 0) throw refuse(`http_fetch refused ${url.href}: ${hostname} has no address`);
+  const nameAllowed = allow.hostnames.has(hostname.replace(/\.$/, ''));
   for (const a of addresses) {
     const reason = blockedReason(a.address);
-    if (!reason || hostAllowed) continue;
+    if (!reason || nameAllowed) continue;
     const inner = a.family === 6 ? embeddedIPv4(a.address) : undefined;
     const allowed = allow.cidrs.check(a.address, a.family === 4 ? 'ipv4' : 'ipv6') || (inner !== undefined && allow.cidrs.check(inner, 'ipv4'));
     if (!allowed) throw refuse(`http_fetch refused ${url.href}: ${a.address} is ${reason} (allow it with MC_FETCH_ALLOWLIST)`);
@@ -172,7 +172,7 @@ interface Hop {
 /** One GET to a checked address; the body is read up to maxBytes. */
 function getOnce(url: URL, target: { address: string; family: number }, maxBytes: number, signal: AbortSignal): Promise<Hop> {
   const isHttps = url.protocol === 'https:';
-  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const hostname = url.hostname.replace(/^\[|\]$/g, '');
   return new Promise<Hop>((resolve, reject) => {
     const req = (isHttps ? https : http).request(
       {
@@ -183,7 +183,7 @@ function getOnce(url: URL, target: { address: string; family: number }, maxBytes
         method: 'GET',
         headers: { host: url.host, 'user-agent': 'mission-control-http-fetch/1', accept: 'text/*, application/json, */*;q=0.5' },
         // SNI and certificate checks use the name, while the socket goes to the checked address.
-        ...(isHttps && !net.isIP(host) ? { servername: host } : {}),
+        ...(isHttps && !net.isIP(hostname) ? { servername: hostname } : {}),
         signal,
         agent: false,
       },
