@@ -28,9 +28,6 @@
  * than that limit are refused by the planner, never half-run.
  */
 import {
-  ActivityCancellationType,
-  ActivityOptions,
-  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   condition,
@@ -39,6 +36,8 @@ import {
   setHandler,
 } from '@temporalio/workflow';
 import type { DagActivities, DesktopActivities } from '../activities/dag';
+import { nodeActivityOptions } from './activity-options';
+import { budgetRefusal, failureCause } from './activity-failures';
 import { approveNodeUpdate, cancelNodeUpdate, retryNodeUpdate } from '../contracts/messages';
 import { DagNodeState, DagState, NodeControlResult, dependantsOf, isModelKind, NodeStatus, PlannedNode, sinks, TaskOutcome, TasksOutput } from '../contracts/dag';
 import { StageResult } from '../contracts/activities';
@@ -126,7 +125,7 @@ export class DagExecutor {
   private lastRefused: Needed = { tokens: 0, costUsd: 0 };
 
   constructor(private readonly host: DagHost) {
-    this.acts = proxyActivities<DagActivities>(this.activityOptions());
+    this.acts = proxyActivities<DagActivities>(nodeActivityOptions(host.input.options));
     setHandler(cancelNodeUpdate, ({ nodeId }) => this.cancelNode(nodeId), {
       validator: ({ nodeId }) => this.expect(nodeId, ['running', 'pending', 'waiting'], 'cancelled'),
     });
@@ -141,28 +140,10 @@ export class DagExecutor {
     });
   }
 
-  private activityOptions(taskQueue?: string): ActivityOptions {
-    const opts = this.host.input.options ?? {};
-    return {
-      // A desktop that is off must not hold a node forever: unpicked for 10 minutes, the node fails.
-      ...(taskQueue ? { taskQueue, scheduleToStartTimeout: '10m' } : {}),
-      startToCloseTimeout: `${opts.stageTimeoutSeconds ?? 600}s`,
-      heartbeatTimeout: '10s',
-      // The node is marked cancelled at once; the activity learns through its heartbeat and aborts its work.
-      cancellationType: ActivityCancellationType.TRY_CANCEL,
-      retry: {
-        initialInterval: opts.retryInitialIntervalMs ?? 1000,
-        backoffCoefficient: 2,
-        maximumInterval: '30s',
-        maximumAttempts: opts.nodeMaxAttempts ?? 3,
-      },
-    };
-  }
-
   private desktop(taskQueue: string): DesktopActivities {
     let acts = this.desktops.get(taskQueue);
     if (!acts) {
-      acts = proxyActivities<DesktopActivities>(this.activityOptions(taskQueue));
+      acts = proxyActivities<DesktopActivities>(nodeActivityOptions(this.host.input.options, taskQueue));
       this.desktops.set(taskQueue, acts);
     }
     return acts;
@@ -399,7 +380,7 @@ export class DagExecutor {
             this.finish(n, 'cancelled', 'run cancelled');
             return;
           }
-          const cause = err instanceof ActivityFailure && err.cause ? err.cause : (err as Error);
+          const cause = failureCause(err);
           this.finish(n, 'failed', cause.message);
           this.host.event('node.failed', `node ${n.id} failed: ${cause.message}`);
         },
@@ -501,11 +482,10 @@ export class DagExecutor {
         this.bill(n, result.calls, true);
         return result;
       } catch (err) {
-        const cause = err instanceof ActivityFailure ? err.cause : undefined;
-        if (!(cause instanceof ApplicationFailure) || cause.type !== BUDGET_EXCEEDED) throw err;
-        const details = (cause.details?.[0] ?? {}) as Partial<BudgetExceededDetails>;
-        this.bill(n, details.calls ?? [], false);
-        needed = details.needed ?? { tokens: 1, costUsd: 0 };
+        const refusal = budgetRefusal(err);
+        if (!refusal) throw err;
+        this.bill(n, refusal.calls ?? [], false);
+        needed = refusal.needed ?? { tokens: 1, costUsd: 0 };
         this.lastRefused = needed;
         this.host.event(
           'node.budget',

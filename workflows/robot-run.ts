@@ -9,8 +9,6 @@
  * and shown without a worker, and turns cancellation, rejection and stage failures into a final status.
  */
 import {
-  ActivityCancellationType,
-  ActivityFailure,
   allHandlersFinished,
   ApplicationFailure,
   CancellationScope,
@@ -22,12 +20,13 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { RetryPolicy } from '@temporalio/common';
 import type { Activities } from '../activities';
 import type { StageActivities } from '../activities/stages';
 import type { Delivery } from '../activities/stages/delivery';
 import { decideUpdate, decisionSignal, hostConfirmUpdate, hostMessageUpdate, INVALID_DECISION, runStateQuery, STALE_DECISION } from '../contracts/messages';
 import { DagExecutor } from './dag-executor';
+import { runActivityOptions } from './activity-options';
+import { budgetRefusal, failureCause } from './activity-failures';
 import { acquireRobotSlot, releaseRobotSlot } from './robot-slots';
 import { McRobotId, McStage, McStatus, McTrigger } from '../contracts/search-attributes';
 import { ApprovalRecord, BUDGET_EXCEEDED, BudgetAllowance, BudgetExceededDetails, BudgetSettings, CallerChannel, DecisionChannel, DecisionInput, GateName, GatePoint, GateSettings, HostMessageInput, HostState, PendingGate } from '../contracts/gates';
@@ -216,22 +215,9 @@ export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
 
   // ---- Activities -------------------------------------------------------------------------------------------
 
-  const opts = input.options ?? {};
-  const retry: RetryPolicy = {
-    initialInterval: opts.retryInitialIntervalMs ?? 1000,
-    backoffCoefficient: 2,
-    maximumInterval: '30s',
-    maximumAttempts: opts.stageMaxAttempts ?? 3,
-  };
-  const activities = proxyActivities<Activities>({
-    startToCloseTimeout: `${opts.stageTimeoutSeconds ?? 600}s`,
-    // Stages heartbeat every second; a worker that dies is noticed within this window.
-    heartbeatTimeout: '10s',
-    // The run is marked Cancelled at once; the activity learns through its heartbeat and aborts its model call.
-    cancellationType: ActivityCancellationType.TRY_CANCEL,
-    retry,
-  });
-  const quick = proxyActivities<Activities>({ startToCloseTimeout: '30s', retry });
+  const options = runActivityOptions(input.options);
+  const activities = proxyActivities<Activities>(options.stage);
+  const quick = proxyActivities<Activities>(options.quick);
 
   // Registers the per-node updates (cancelNode, retryNode, approveNode) before the first await. The graph bills
   // its calls into the Tasks stage as they happen and goes through the budget gate from inside (see dag-executor.ts).
@@ -328,12 +314,11 @@ export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
         modelSteps++;
         return result;
       } catch (err) {
-        const cause = err instanceof ActivityFailure ? err.cause : undefined;
-        if (!(cause instanceof ApplicationFailure) || cause.type !== BUDGET_EXCEEDED) throw err;
-        const details = (cause.details?.[0] ?? {}) as BudgetExceededDetails;
-        bill(stage, details.calls ?? []);
-        refused = details.needed ?? { tokens: 1, costUsd: 0 };
-        resumeFrom = details.checkpoint;
+        const refusal = budgetRefusal(err);
+        if (!refusal) throw err;
+        bill(stage, refusal.calls ?? []);
+        refused = refusal.needed ?? { tokens: 1, costUsd: 0 };
+        resumeFrom = refusal.checkpoint;
       }
     }
   };
@@ -693,7 +678,7 @@ export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
       await finish();
       throw ApplicationFailure.create({ message: `Rejected at the ${err.gate} gate: ${err.message}`, type: 'Rejected', nonRetryable: true });
     }
-    const cause = err instanceof ActivityFailure && err.cause ? err.cause : (err as Error);
+    const cause = failureCause(err);
     const type = cause instanceof ApplicationFailure ? (cause.type ?? undefined) : cause.name;
     if (current) {
       current.status = 'failed';
