@@ -25,6 +25,7 @@ import type { StageActivities } from '../activities/stages';
 import type { Delivery } from '../activities/stages/delivery';
 import { decideUpdate, decisionSignal, hostConfirmUpdate, hostMessageUpdate, INVALID_DECISION, runStateQuery, STALE_DECISION } from '../contracts/messages';
 import { DagExecutor } from './dag-executor';
+import { now, RunRecorder } from './run/recorder';
 import { runActivityOptions } from './activity-options';
 import { budgetRefusal, failureCause } from './activity-failures';
 import { acquireRobotSlot, releaseRobotSlot } from './robot-slots';
@@ -75,67 +76,18 @@ type TakenDecision = Omit<DecisionInput, 'channel'> & { channel: DecisionChannel
  * });
  */
 export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
-  const now = () => new Date().toISOString();
   const caps: BudgetSettings = { ...input.budget };
   const hasBudget = () => caps.maxTokens !== undefined || caps.maxCostUsd !== undefined;
-  const state: RunState = {
-    runId: workflowInfo().workflowId,
-    task: input.task,
-    robot: input.robot,
-    trigger: input.trigger,
-    status: 'Pending',
-    stages: STAGES.map((name): StageState => ({ name, status: 'pending', usage: emptyUsage(), calls: [] })),
-    usage: emptyUsage(),
-    offline: false,
-    createdAt: input.requestedAt ?? now(),
-    context: input.context,
-    approvals: [],
-    budget: hasBudget() ? caps : undefined,
-    events: [],
-  };
-  /** Set once the run has reached its final status: handlers waiting for the run to act stop waiting. */
-  let finished = false;
+  const run = new RunRecorder(input);
+  const state = run.state;
+  state.budget = hasBudget() ? caps : undefined;
   /** The decision taken at the current gate, until the run acts on it. */
   let pending: TakenDecision | undefined;
   const visits: Partial<Record<GateName, number>> = {};
   const revisionsAt: Partial<Record<GateName, number>> = {};
   const maxRevisions = input.approvals?.maxRevisions ?? DEFAULT_MAX_REVISIONS;
 
-  const event = (type: string, message: string, stage?: StageName) => {
-    const seq = (state.events.at(-1)?.seq ?? 0) + 1;
-    state.events.push({ seq, at: now(), type, stage, message });
-    if (state.events.length > MAX_EVENTS) state.events.splice(0, state.events.length - MAX_EVENTS);
-  };
-
-  const publish = () => {
-    upsertSearchAttributes([
-      { key: McStatus, value: state.status },
-      { key: McStage, value: state.currentStage ?? 'none' },
-    ]);
-    const memo: RunMemo = {
-      task: state.task.slice(0, 500),
-      robotName: state.robot.name,
-      status: state.status,
-      currentStage: state.currentStage,
-      stageStatus: Object.fromEntries(state.stages.map((s) => [s.name, s.status])) as Record<StageName, StageStatus>,
-      usage: state.usage,
-      offline: state.offline,
-      error: state.error,
-      interruptedStage: state.interruptedStage,
-      gate: state.gate ? { gate: state.gate.gate, since: state.gate.since, deadline: state.gate.deadline } : undefined,
-    };
-    upsertMemo({ run: memo });
-  };
-
-  const setStatus = (status: RunStatus, message: string) => {
-    state.status = status;
-    event(`run.${status.toLowerCase()}`, message, state.currentStage);
-    publish();
-  };
-
   // ---- Messages ---------------------------------------------------------------------------------------------
-
-  setHandler(runStateQuery, () => state);
 
   /** Throws InvalidDecision / StaleDecision; 'duplicate' for a decisionId already applied. */
   const checkDecision = (d: DecisionInput, channel: DecisionChannel): 'apply' | 'duplicate' => {
@@ -147,7 +99,7 @@ export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
     if (!CallerChannel.safeParse(channel).success) throw invalidDecision('channel must be api, signal or ui');
     if (d.decisionId && state.approvals.some((a) => a.decisionId === d.decisionId)) return 'duplicate';
     const g = state.gate;
-    if (!g || pending || finished) {
+    if (!g || pending || run.finished) {
       const last = d.gate ? [...state.approvals].reverse().find((a) => a.gate === d.gate) : undefined;
       throw staleDecision(
         last
@@ -183,7 +135,7 @@ export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
       raiseBy: d.raiseBy,
     };
     state.approvals.push(record);
-    event(
+    run.event(
       `approval.${d.decision}`,
       `${record.by} chose ${d.decision} at the ${g.gate} gate via ${channel}${record.feedback ? `: ${record.feedback}` : ''}`,
       state.currentStage,
@@ -199,7 +151,7 @@ export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
       takeDecision({ ...d, channel: undefined }, channel);
     } catch (err) {
       // A signal has nobody to answer: say in the run why it changed nothing.
-      event('approval.ignored', `decision signal ignored: ${(err as Error).message}`, state.currentStage);
+      run.event('approval.ignored', `decision signal ignored: ${(err as Error).message}`, state.currentStage);
     }
   });
 
@@ -207,7 +159,7 @@ export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
     decideUpdate,
     async (d: DecisionInput) => {
       const key = takeDecision(d, d.channel ?? 'api');
-      if (key) await condition(() => state.gate?.key !== key || finished);
+      if (key) await condition(() => state.gate?.key !== key || run.finished);
       return state;
     },
     { validator: (d: DecisionInput) => void checkDecision(d, d?.channel ?? 'api') },
@@ -226,9 +178,9 @@ export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
     input,
     state,
     now,
-    event: (type, message) => event(type, message, 'tasks'),
-    publish,
-    setStatus,
+    event: (type, message) => run.event(type, message, 'tasks'),
+    publish: () => run.publish(),
+    setStatus: (status, message) => run.setStatus(status, message),
     budget: {
       allowance: () => allowance(),
       estimate: () => estimate(),
@@ -287,14 +239,14 @@ export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
       const reason = refused
         ? `the next model request of ${what} needs about ${refused.tokens} tokens / $${refused.costUsd}`
         : `${what} is expected to need about ${Math.ceil(next.tokens)} tokens / $${next.costUsd.toFixed(6)}`;
-      event('budget.exceeded', `Budget: ${reason}; spent ${spentTokens()} tokens / $${state.usage.costUsd} of ${caps.maxTokens ?? '∞'} / $${caps.maxCostUsd ?? '∞'}`, stage?.name);
+      run.event('budget.exceeded', `Budget: ${reason}; spent ${spentTokens()} tokens / $${state.usage.costUsd} of ${caps.maxTokens ?? '∞'} / $${caps.maxCostUsd ?? '∞'}`, stage?.name);
       const needed = { tokens: Math.ceil(next.tokens), costUsd: Math.round(next.costUsd * 1e6) / 1e6 };
       const d = await waitAtGate('budget', { budget: { spent: { ...state.usage }, caps: { ...caps }, stage: stage?.name, reason, needed } });
       if (d.decision === 'reject') throw new RunRejected('budget', d.feedback || `budget not raised: ${reason}`);
       if (caps.maxTokens !== undefined) caps.maxTokens += d.raiseBy?.tokens ?? 0;
       if (caps.maxCostUsd !== undefined) caps.maxCostUsd = Math.round((caps.maxCostUsd + (d.raiseBy?.costUsd ?? 0)) * 1e6) / 1e6;
-      event('budget.raised', `Budget raised to ${caps.maxTokens ?? '∞'} tokens / $${caps.maxCostUsd ?? '∞'}`, stage?.name);
-      setStatus(state.host && state.host.status !== 'confirmed' ? 'Pending' : 'Running', 'Budget raised');
+      run.event('budget.raised', `Budget raised to ${caps.maxTokens ?? '∞'} tokens / $${caps.maxCostUsd ?? '∞'}`, stage?.name);
+      run.setStatus(state.host && state.host.status !== 'confirmed' ? 'Pending' : 'Running', 'Budget raised');
       force = false;
       refused = undefined;
     }
@@ -325,14 +277,13 @@ export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
 
   // ---- Gates ------------------------------------------------------------------------------------------------
 
-  const inHost = () => state.host !== undefined && state.host.status !== 'confirmed';
   const iso = (ms: number) => new Date(Date.now() + ms).toISOString();
 
   /** Decide for nobody: a timeout policy. */
   const decideOnTimeout = (decision: 'approve' | 'reject', why: string) => {
     const g = state.gate as PendingGate;
     state.approvals.push({ gate: g.gate, key: g.key, decision, by: 'system', channel: 'timeout', at: now(), feedback: why });
-    event('gate.timeout', `The ${g.gate} gate timed out (${why}): ${decision}`, state.currentStage);
+    run.event('gate.timeout', `The ${g.gate} gate timed out (${why}): ${decision}`, state.currentStage);
     pending = { decision, feedback: why, channel: 'timeout', key: g.key };
   };
 
@@ -340,7 +291,7 @@ export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
     const contact = input.approvals?.escalateTo;
     g.escalated = true;
     if (!contact) {
-      event('gate.escalated', `The ${g.gate} gate reached its deadline; no "reports to" contact is configured`, state.currentStage);
+      run.event('gate.escalated', `The ${g.gate} gate reached its deadline; no "reports to" contact is configured`, state.currentStage);
       return;
     }
     try {
@@ -360,10 +311,10 @@ export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
           decide: { api: `POST /api/runs/${state.runId}/approvals`, signal: 'decision' },
         },
       });
-      event('gate.escalated', `No decision at the ${g.gate} gate in time: ${contact.name ?? contact.webhookUrl} notified`, state.currentStage);
+      run.event('gate.escalated', `No decision at the ${g.gate} gate in time: ${contact.name ?? contact.webhookUrl} notified`, state.currentStage);
     } catch (err) {
       if (isCancellation(err)) throw err;
-      event('gate.escalation_failed', `Could not notify ${contact.name ?? 'the contact'}: ${(err as Error).message}`, state.currentStage);
+      run.event('gate.escalation_failed', `Could not notify ${contact.name ?? 'the contact'}: ${(err as Error).message}`, state.currentStage);
     }
   };
 
@@ -391,8 +342,8 @@ export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
     };
     pending = undefined;
     state.gate = g;
-    event('gate.waiting', `Waiting at the ${gate} gate${g.deadline ? ` until ${g.deadline}` : ''}`, state.currentStage);
-    setStatus('Review', `Review: ${gate} gate`);
+    run.event('gate.waiting', `Waiting at the ${gate} gate${g.deadline ? ` until ${g.deadline}` : ''}`, state.currentStage);
+    run.setStatus('Review', `Review: ${gate} gate`);
 
     const decided = () => pending !== undefined && pending.key === g.key;
     // Read through a function: TypeScript cannot see the handlers assign `pending` while we await.
@@ -406,7 +357,7 @@ export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
         const secondMs = (settings.escalationTimeoutSeconds ?? settings.timeoutSeconds ?? 0) * 1000;
         g.deadline = iso(secondMs);
         await escalate(g, settings);
-        publish();
+        run.publish();
         if (!(await condition(decided, secondMs)) && !decided()) {
           decideOnTimeout('reject', `no decision within ${settings.timeoutSeconds}s nor ${secondMs / 1000}s after escalation`);
         }
@@ -437,7 +388,7 @@ export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
     const revisable = index > 0 ? STAGES[index - 1] : undefined;
     const d = await waitAtGate(point, { settings, revisable });
     if (d.decision === 'reject') throw new RunRejected(point, d.feedback || `rejected at the ${point} gate`);
-    setStatus('Running', d.decision === 'approve' ? `Approved at the ${point} gate` : `Sent back to ${revisable} with feedback`);
+    run.setStatus('Running', d.decision === 'approve' ? `Approved at the ${point} gate` : `Sent back to ${revisable} with feedback`);
     if (d.decision === 'approve') {
       approvedGates.add(point);
       return undefined;
@@ -452,8 +403,8 @@ export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
     if (stage.status === 'done' || stage.output !== undefined) stage.revisions = (stage.revisions ?? 0) + 1;
     stage.status = 'running';
     stage.startedAt = now();
-    event('stage.started', `${stage.name} started${stage.revisions ? ` (revision ${stage.revisions})` : ''}`, stage.name);
-    publish();
+    run.event('stage.started', `${stage.name} started${stage.revisions ? ` (revision ${stage.revisions})` : ''}`, stage.name);
+    run.publish();
     const started = Date.now();
     if (stage.name === 'tasks') {
       // The task graph: nodes run as their dependencies finish. It bills its calls into this stage and the run as
@@ -466,7 +417,7 @@ export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
       stage.durationMs = Date.now() - started;
       stage.status = 'done';
       stage.finishedAt = now();
-      event('stage.completed', `tasks done: ${graph.summary}`, stage.name);
+      run.event('stage.completed', `tasks done: ${graph.summary}`, stage.name);
       current = undefined;
       return;
     }
@@ -490,12 +441,12 @@ export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
     stage.durationMs = Date.now() - started;
     if (stage.name === 'delivery') {
       // Done only once it has taken effect (after the final gate, if any).
-      event('stage.formatted', `delivery formatted: ${result.summary}`, stage.name);
+      run.event('stage.formatted', `delivery formatted: ${result.summary}`, stage.name);
       return;
     }
     stage.status = 'done';
     stage.finishedAt = now();
-    event('stage.completed', `${stage.name} done: ${result.summary}`, stage.name);
+    run.event('stage.completed', `${stage.name} done: ${result.summary}`, stage.name);
     current = undefined;
   };
 
@@ -509,17 +460,17 @@ export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
     async (m: { text: string; by?: string }) => {
       const host = state.host as NonNullable<RunState['host']>;
       host.transcript.push({ role: 'person', text: m.text.trim(), at: now() });
-      event('host.answer', `${m.by?.trim() || 'person'}: ${m.text.trim().slice(0, 200)}`);
+      run.event('host.answer', `${m.by?.trim() || 'person'}: ${m.text.trim().slice(0, 200)}`);
       inbox.push(m.text.trim());
       const seen = hostReplies;
-      await condition(() => hostReplies > seen || finished);
+      await condition(() => hostReplies > seen || run.finished);
       return state;
     },
     {
       validator: (m) => {
         const shape = HostMessageInput.safeParse(m);
         if (!shape.success) throw invalidDecision(shape.error.issues.map((i) => `${i.path.join('.') || 'message'}: ${i.message}`).join('; '));
-        if (!inHost() || finished || state.host?.status === 'thinking') {
+        if (!run.inHost() || run.finished || state.host?.status === 'thinking') {
           throw staleDecision(state.host?.status === 'thinking' ? 'the host is still thinking' : 'the run has no host conversation going on');
         }
       },
@@ -530,13 +481,13 @@ export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
     hostConfirmUpdate,
     async (c: { by?: string }) => {
       confirmed = true;
-      event('host.confirm', `${c?.by?.trim() || 'person'} confirmed the task`);
-      await condition(() => state.host?.status === 'confirmed' || finished);
+      run.event('host.confirm', `${c?.by?.trim() || 'person'} confirmed the task`);
+      await condition(() => state.host?.status === 'confirmed' || run.finished);
       return state;
     },
     {
       validator: (_c: { by?: string }) => {
-        if (!inHost() || finished || state.host?.status !== 'confirming' || confirmed) {
+        if (!run.inHost() || run.finished || state.host?.status !== 'confirming' || confirmed) {
           throw staleDecision(
             state.host?.status === 'confirmed'
               ? 'the task was already confirmed'
@@ -552,8 +503,8 @@ export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
   const converse = async () => {
     const host: HostState = { status: 'thinking', transcript: [], turns: 0 };
     state.host = host;
-    event('host.started', 'The Robot Host is clarifying the task');
-    publish();
+    run.event('host.started', 'The Robot Host is clarifying the task');
+    run.publish();
     const maxTurns = input.host?.maxTurns ?? DEFAULT_HOST_TURNS;
     for (;;) {
       host.status = 'thinking';
@@ -573,34 +524,25 @@ export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
         const question = (turn.questions ?? []).join('\n');
         host.transcript.push({ role: 'host', text: question, at: now() });
         host.status = 'asking';
-        event('host.question', question.slice(0, 300));
+        run.event('host.question', question.slice(0, 300));
       } else {
         host.confirmedTask = turn.confirmedTask ?? input.task;
         host.transcript.push({ role: 'host', text: `This is the task as I understand it:\n${host.confirmedTask}\nConfirm to start.`, at: now() });
         host.status = 'confirming';
-        event('host.stated', `Task stated for confirmation: ${host.confirmedTask.slice(0, 300)}`);
+        run.event('host.stated', `Task stated for confirmation: ${host.confirmedTask.slice(0, 300)}`);
       }
       hostReplies++;
-      publish();
+      run.publish();
       await condition(() => inbox.length > 0 || (host.status === 'confirming' && confirmed));
       if (host.status === 'confirming' && confirmed) break;
       inbox.splice(0); // the answers are in the transcript the next turn reads
     }
     host.status = 'confirmed';
     task = host.confirmedTask ?? input.task;
-    event('host.confirmed', `Task confirmed: ${task.slice(0, 300)}`);
+    run.event('host.confirmed', `Task confirmed: ${task.slice(0, 300)}`);
   };
 
-  upsertSearchAttributes([
-    { key: McRobotId, value: input.robot.id },
-    { key: McTrigger, value: input.trigger },
-  ]);
-
-  const finish = async () => {
-    finished = true;
-    // Let update handlers answer their callers before the run closes.
-    await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
-  };
+  run.announce(input);
 
   let holdsSlot = false;
   try {
@@ -612,13 +554,13 @@ export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
       // Stays Pending until the robot's semaphore grants a slot (taken after the host conversation, so a person
       // typing holds no slot); a cancel while waiting withdraws the request.
       holdsSlot = true;
-      event('run.waiting', `Waiting for a concurrency slot (limit ${input.concurrencyLimit})`);
-      publish();
+      run.event('run.waiting', `Waiting for a concurrency slot (limit ${input.concurrencyLimit})`);
+      run.publish();
       await acquireRobotSlot(input.robot.id, input.concurrencyLimit);
-      event('run.slot', 'Concurrency slot granted');
+      run.event('run.slot', 'Concurrency slot granted');
     }
     state.startedAt = now();
-    setStatus('Running', `Run started by ${input.trigger}`);
+    run.setStatus('Running', `Run started by ${input.trigger}`);
 
     let i = 0;
     while (i <= STAGES.length) {
@@ -646,12 +588,12 @@ export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
     deliveryStage.output = delivered;
     deliveryStage.status = 'done';
     deliveryStage.finishedAt = now();
-    event('stage.completed', `delivery done: ${delivered.destinations.map((d) => `${d.type} ${d.status}`).join(', ')}`, 'delivery');
+    run.event('stage.completed', `delivery done: ${delivered.destinations.map((d) => `${d.type} ${d.status}`).join(', ')}`, 'delivery');
     current = undefined;
     state.result = delivered;
     state.finishedAt = now();
-    setStatus('Done', 'Run completed');
-    await finish();
+    run.setStatus('Done', 'Run completed');
+    await run.close();
     return state;
   } catch (err) {
     state.finishedAt = now();
@@ -665,17 +607,17 @@ export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
     if (isCancellation(err)) {
       if (current?.status === 'running') current.status = 'cancelled';
       state.interruptedStage = current?.status === 'cancelled' ? current.name : undefined;
-      const where = gate ? `at the ${gate.gate} gate` : inHost() ? 'during the host conversation' : `during ${current?.name ?? 'start'}`;
-      setStatus('Cancelled', `Run cancelled ${where}`);
-      await finish();
+      const where = gate ? `at the ${gate.gate} gate` : run.inHost() ? 'during the host conversation' : `during ${current?.name ?? 'start'}`;
+      run.setStatus('Cancelled', `Run cancelled ${where}`);
+      await run.close();
       throw err;
     }
     if (err instanceof RunRejected) {
       if (current?.status === 'running') current.status = 'failed';
       state.error = { stage: err.gate === 'final' || err.gate === 'budget' ? current?.name : err.gate, type: 'Rejected', message: err.message };
-      event('gate.rejected', `Rejected at the ${err.gate} gate: ${err.message}`, state.currentStage);
-      setStatus('Failed', `Run rejected at the ${err.gate} gate: ${err.message}`);
-      await finish();
+      run.event('gate.rejected', `Rejected at the ${err.gate} gate: ${err.message}`, state.currentStage);
+      run.setStatus('Failed', `Run rejected at the ${err.gate} gate: ${err.message}`);
+      await run.close();
       throw ApplicationFailure.create({ message: `Rejected at the ${err.gate} gate: ${err.message}`, type: 'Rejected', nonRetryable: true });
     }
     const cause = failureCause(err);
@@ -685,8 +627,8 @@ export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
       current.error = cause.message;
     }
     state.error = { stage: current?.name, type, message: cause.message };
-    setStatus('Failed', `Run failed in ${current?.name ?? 'start'}: ${cause.message}`);
-    await finish();
+    run.setStatus('Failed', `Run failed in ${current?.name ?? 'start'}: ${cause.message}`);
+    await run.close();
     throw ApplicationFailure.create({
       message: `Stage ${current?.name ?? 'unknown'} failed: ${cause.message}`,
       type: 'StageFailed',
