@@ -26,6 +26,8 @@ import type { Delivery } from '../activities/stages/delivery';
 import { decideUpdate, decisionSignal, hostConfirmUpdate, hostMessageUpdate, INVALID_DECISION, runStateQuery, STALE_DECISION } from '../contracts/messages';
 import { DagExecutor } from './dag-executor';
 import { now, RunRecorder } from './run/recorder';
+import { invalidDecision, staleDecision } from './run/decisions';
+import { Gates, RunRejected } from './run/gates';
 import { runActivityOptions } from './activity-options';
 import { budgetRefusal, failureCause } from './activity-failures';
 import { acquireRobotSlot, releaseRobotSlot } from './robot-slots';
@@ -46,24 +48,7 @@ export const STAGE_ACTIVITY: Record<Exclude<StageName, 'tasks'>, Exclude<keyof S
 };
 
 const MAX_EVENTS = 500;
-const DEFAULT_MAX_REVISIONS = 3;
 const DEFAULT_HOST_TURNS = 4;
-
-/** A reviewer (or a timeout policy) rejected the run at a gate. */
-class RunRejected extends Error {
-  constructor(
-    readonly gate: GateName,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-const invalidDecision = (message: string) => ApplicationFailure.create({ message, type: INVALID_DECISION, nonRetryable: true });
-const staleDecision = (message: string) => ApplicationFailure.create({ message, type: STALE_DECISION, nonRetryable: true });
-
-/** A decision taken at the current gate, until the run acts on it. */
-type TakenDecision = Omit<DecisionInput, 'channel'> & { channel: DecisionChannel; key: string };
 
 /**
  * Run a robot once.
@@ -81,89 +66,7 @@ export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
   const run = new RunRecorder(input);
   const state = run.state;
   state.budget = hasBudget() ? caps : undefined;
-  /** The decision taken at the current gate, until the run acts on it. */
-  let pending: TakenDecision | undefined;
-  const visits: Partial<Record<GateName, number>> = {};
-  const revisionsAt: Partial<Record<GateName, number>> = {};
-  const maxRevisions = input.approvals?.maxRevisions ?? DEFAULT_MAX_REVISIONS;
-
-  // ---- Messages ---------------------------------------------------------------------------------------------
-
-  /** Throws InvalidDecision / StaleDecision; 'duplicate' for a decisionId already applied. */
-  const checkDecision = (d: DecisionInput, channel: DecisionChannel): 'apply' | 'duplicate' => {
-    // The very schema the API validates its request body with: one definition of a well-formed decision.
-    const shape = DecisionInput.safeParse({ ...d, channel: undefined });
-    if (!shape.success) {
-      throw invalidDecision(shape.error.issues.map((i) => `${i.path.length ? `${i.path.join('.')}: ` : ''}${i.message}`).join('; '));
-    }
-    if (!CallerChannel.safeParse(channel).success) throw invalidDecision('channel must be api, signal or ui');
-    if (d.decisionId && state.approvals.some((a) => a.decisionId === d.decisionId)) return 'duplicate';
-    const g = state.gate;
-    if (!g || pending || run.finished) {
-      const last = d.gate ? [...state.approvals].reverse().find((a) => a.gate === d.gate) : undefined;
-      throw staleDecision(
-        last
-          ? `the ${d.gate} gate was already decided (${last.decision} by ${last.by} at ${last.at}); the run is ${state.status}`
-          : `the run is not waiting at ${d.gate ? `the ${d.gate} gate` : 'a gate'} (status ${state.status})`,
-      );
-    }
-    if (d.gate && d.gate !== g.gate) throw staleDecision(`the run waits at the ${g.gate} gate, not at ${d.gate}`);
-    if (d.decision === 'revise') {
-      if (g.gate === 'budget') throw invalidDecision('the budget gate takes approve (with raiseBy) or reject');
-      if (!g.revisable) throw invalidDecision(`nothing to revise before ${g.gate}`);
-      if (g.revisions >= g.maxRevisions) throw staleDecision(`the ${g.gate} gate has used its ${g.maxRevisions} revision(s): approve or reject`);
-    }
-    if (g.gate === 'budget' && d.decision === 'approve' && !((d.raiseBy?.tokens ?? 0) > 0 || (d.raiseBy?.costUsd ?? 0) > 0)) {
-      throw invalidDecision('approve at the budget gate needs raiseBy: { tokens?, costUsd? }');
-    }
-    return 'apply';
-  };
-
-  /** Record a decision for the current gate; the main loop acts on it. Returns the gate key, or undefined if a duplicate. */
-  const takeDecision = (d: DecisionInput, channel: DecisionChannel): string | undefined => {
-    if (checkDecision(d, channel) === 'duplicate') return undefined;
-    const g = state.gate as PendingGate;
-    const record: ApprovalRecord = {
-      gate: g.gate,
-      key: g.key,
-      decision: d.decision,
-      by: d.by?.trim() || (channel === 'signal' ? 'temporal signal' : 'unknown'),
-      channel,
-      at: now(),
-      feedback: d.feedback?.trim() || undefined,
-      decisionId: d.decisionId,
-      raiseBy: d.raiseBy,
-    };
-    state.approvals.push(record);
-    run.event(
-      `approval.${d.decision}`,
-      `${record.by} chose ${d.decision} at the ${g.gate} gate via ${channel}${record.feedback ? `: ${record.feedback}` : ''}`,
-      state.currentStage,
-    );
-    pending = { ...d, channel, key: g.key };
-    return g.key;
-  };
-
-  setHandler(decisionSignal, (d: DecisionInput) => {
-    try {
-      // A signal claiming a channel other than a caller's (e.g. `timeout`) is taken as a plain signal.
-      const channel: DecisionChannel = d?.channel && CallerChannel.safeParse(d.channel).success ? d.channel : 'signal';
-      takeDecision({ ...d, channel: undefined }, channel);
-    } catch (err) {
-      // A signal has nobody to answer: say in the run why it changed nothing.
-      run.event('approval.ignored', `decision signal ignored: ${(err as Error).message}`, state.currentStage);
-    }
-  });
-
-  setHandler(
-    decideUpdate,
-    async (d: DecisionInput) => {
-      const key = takeDecision(d, d.channel ?? 'api');
-      if (key) await condition(() => state.gate?.key !== key || run.finished);
-      return state;
-    },
-    { validator: (d: DecisionInput) => void checkDecision(d, d?.channel ?? 'api') },
-  );
+  const gates = new Gates(input, run);
 
   // ---- Activities -------------------------------------------------------------------------------------------
 
@@ -241,7 +144,7 @@ export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
         : `${what} is expected to need about ${Math.ceil(next.tokens)} tokens / $${next.costUsd.toFixed(6)}`;
       run.event('budget.exceeded', `Budget: ${reason}; spent ${spentTokens()} tokens / $${state.usage.costUsd} of ${caps.maxTokens ?? '∞'} / $${caps.maxCostUsd ?? '∞'}`, stage?.name);
       const needed = { tokens: Math.ceil(next.tokens), costUsd: Math.round(next.costUsd * 1e6) / 1e6 };
-      const d = await waitAtGate('budget', { budget: { spent: { ...state.usage }, caps: { ...caps }, stage: stage?.name, reason, needed } });
+      const d = await gates.waitAtGate('budget', { budget: { spent: { ...state.usage }, caps: { ...caps }, stage: stage?.name, reason, needed } });
       if (d.decision === 'reject') throw new RunRejected('budget', d.feedback || `budget not raised: ${reason}`);
       if (caps.maxTokens !== undefined) caps.maxTokens += d.raiseBy?.tokens ?? 0;
       if (caps.maxCostUsd !== undefined) caps.maxCostUsd = Math.round((caps.maxCostUsd + (d.raiseBy?.costUsd ?? 0)) * 1e6) / 1e6;
@@ -275,127 +178,12 @@ export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
     }
   };
 
-  // ---- Gates ------------------------------------------------------------------------------------------------
-
-  const iso = (ms: number) => new Date(Date.now() + ms).toISOString();
-
-  /** Decide for nobody: a timeout policy. */
-  const decideOnTimeout = (decision: 'approve' | 'reject', why: string) => {
-    const g = state.gate as PendingGate;
-    state.approvals.push({ gate: g.gate, key: g.key, decision, by: 'system', channel: 'timeout', at: now(), feedback: why });
-    run.event('gate.timeout', `The ${g.gate} gate timed out (${why}): ${decision}`, state.currentStage);
-    pending = { decision, feedback: why, channel: 'timeout', key: g.key };
-  };
-
-  const escalate = async (g: PendingGate, settings: GateSettings) => {
-    const contact = input.approvals?.escalateTo;
-    g.escalated = true;
-    if (!contact) {
-      run.event('gate.escalated', `The ${g.gate} gate reached its deadline; no "reports to" contact is configured`, state.currentStage);
-      return;
-    }
-    try {
-      await quick.notify({
-        url: contact.webhookUrl,
-        idempotencyKey: `${state.runId}:${g.key}:escalation`,
-        payload: {
-          type: 'approval.escalated',
-          runId: state.runId,
-          robot: state.robot,
-          task: state.task.slice(0, 2000),
-          gate: g.gate,
-          waitingSince: g.since,
-          timeoutSeconds: settings.timeoutSeconds,
-          nextDeadline: g.deadline,
-          to: contact.name,
-          decide: { api: `POST /api/runs/${state.runId}/approvals`, signal: 'decision' },
-        },
-      });
-      run.event('gate.escalated', `No decision at the ${g.gate} gate in time: ${contact.name ?? contact.webhookUrl} notified`, state.currentStage);
-    } catch (err) {
-      if (isCancellation(err)) throw err;
-      run.event('gate.escalation_failed', `Could not notify ${contact.name ?? 'the contact'}: ${(err as Error).message}`, state.currentStage);
-    }
-  };
-
-  /** Wait at a gate until a decision (or the timeout policy) settles it. Status is Review meanwhile. */
-  const waitAtGate = async (
-    gate: GateName,
-    opts: { settings?: GateSettings; revisable?: StageName; budget?: PendingGate['budget'] },
-  ): Promise<TakenDecision> => {
-    visits[gate] = (visits[gate] ?? 0) + 1;
-    const timeoutMs = opts.settings?.timeoutSeconds !== undefined ? opts.settings.timeoutSeconds * 1000 : undefined;
-    const subject: PendingGate['subject'] = {};
-    for (const s of state.stages) if (s.output !== undefined) subject[s.name] = s.output;
-    const g: PendingGate = {
-      key: `${gate}#${visits[gate]}`,
-      gate,
-      revisable: opts.revisable,
-      subject,
-      since: now(),
-      deadline: timeoutMs !== undefined ? iso(timeoutMs) : undefined,
-      onTimeout: timeoutMs !== undefined ? (opts.settings?.onTimeout ?? 'reject') : undefined,
-      escalated: false,
-      revisions: revisionsAt[gate] ?? 0,
-      maxRevisions: gate === 'budget' ? 0 : maxRevisions,
-      budget: opts.budget,
-    };
-    pending = undefined;
-    state.gate = g;
-    run.event('gate.waiting', `Waiting at the ${gate} gate${g.deadline ? ` until ${g.deadline}` : ''}`, state.currentStage);
-    run.setStatus('Review', `Review: ${gate} gate`);
-
-    const decided = () => pending !== undefined && pending.key === g.key;
-    // Read through a function: TypeScript cannot see the handlers assign `pending` while we await.
-    const taken = () => pending;
-    if (timeoutMs === undefined) {
-      await condition(decided);
-    } else if (!(await condition(decided, timeoutMs))) {
-      const settings = opts.settings as GateSettings;
-      const policy = settings.onTimeout ?? 'reject';
-      if (policy === 'escalate') {
-        const secondMs = (settings.escalationTimeoutSeconds ?? settings.timeoutSeconds ?? 0) * 1000;
-        g.deadline = iso(secondMs);
-        await escalate(g, settings);
-        run.publish();
-        if (!(await condition(decided, secondMs)) && !decided()) {
-          decideOnTimeout('reject', `no decision within ${settings.timeoutSeconds}s nor ${secondMs / 1000}s after escalation`);
-        }
-      } else {
-        decideOnTimeout(policy, `no decision within ${settings.timeoutSeconds}s`);
-      }
-    }
-    const d = taken() as TakenDecision;
-    pending = undefined;
-    state.gate = undefined;
-    if (d.decision === 'revise') revisionsAt[gate] = (revisionsAt[gate] ?? 0) + 1;
-    return d;
-  };
-
   // ---- Pipeline ---------------------------------------------------------------------------------------------
 
   const context: Partial<Record<StageName, unknown>> = {};
   const feedback: Partial<Record<StageName, string[]>> = {};
-  const approvedGates = new Set<GatePoint>();
   let task = input.task;
   let current: StageState | undefined;
-
-  /** At a configured gate point: undefined to go on, or the stage a `revise` sends the run back to. */
-  const atGate = async (point: GatePoint): Promise<StageName | undefined> => {
-    const settings = input.approvals?.gates?.find((g) => g.at === point);
-    if (!settings || approvedGates.has(point)) return undefined;
-    const index = point === 'final' ? STAGES.length : STAGES.indexOf(point);
-    const revisable = index > 0 ? STAGES[index - 1] : undefined;
-    const d = await waitAtGate(point, { settings, revisable });
-    if (d.decision === 'reject') throw new RunRejected(point, d.feedback || `rejected at the ${point} gate`);
-    run.setStatus('Running', d.decision === 'approve' ? `Approved at the ${point} gate` : `Sent back to ${revisable} with feedback`);
-    if (d.decision === 'approve') {
-      approvedGates.add(point);
-      return undefined;
-    }
-    (feedback[revisable as StageName] ??= []).push(d.feedback as string);
-    return revisable;
-  };
 
   const runStage = async (stage: StageState) => {
     current = stage;
@@ -565,16 +353,18 @@ export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
     let i = 0;
     while (i <= STAGES.length) {
       if (i === STAGES.length) {
-        const back = await atGate('final');
+        const back = await gates.atPoint('final');
         if (back) {
-          i = STAGES.indexOf(back);
+          (feedback[back.stage] ??= []).push(back.feedback);
+          i = STAGES.indexOf(back.stage);
           continue;
         }
         break;
       }
-      const back = await atGate(STAGES[i]);
+      const back = await gates.atPoint(STAGES[i]);
       if (back) {
-        i = STAGES.indexOf(back);
+        (feedback[back.stage] ??= []).push(back.feedback);
+        i = STAGES.indexOf(back.stage);
         continue;
       }
       await runStage(state.stages[i]);
