@@ -28,6 +28,7 @@ import { DagExecutor } from './dag-executor';
 import { now, RunRecorder } from './run/recorder';
 import { invalidDecision, staleDecision } from './run/decisions';
 import { Gates, RunRejected } from './run/gates';
+import { RunBudget } from './run/budget';
 import { runActivityOptions } from './activity-options';
 import { budgetRefusal, failureCause } from './activity-failures';
 import { acquireRobotSlot, releaseRobotSlot } from './robot-slots';
@@ -61,12 +62,10 @@ const DEFAULT_HOST_TURNS = 4;
  * });
  */
 export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
-  const caps: BudgetSettings = { ...input.budget };
-  const hasBudget = () => caps.maxTokens !== undefined || caps.maxCostUsd !== undefined;
   const run = new RunRecorder(input);
   const state = run.state;
-  state.budget = hasBudget() ? caps : undefined;
   const gates = new Gates(input, run);
+  const budget = new RunBudget(input, run, gates);
 
   // ---- Activities -------------------------------------------------------------------------------------------
 
@@ -85,98 +84,12 @@ export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
     publish: () => run.publish(),
     setStatus: (status, message) => run.setStatus(status, message),
     budget: {
-      allowance: () => allowance(),
-      estimate: () => estimate(),
-      ensure: (refused, subject) => ensureBudget(tasksStage, refused, subject),
+      allowance: () => budget.allowance(),
+      estimate: () => budget.estimate(),
+      ensure: (refused, subject) => budget.ensure(tasksStage, refused, subject),
     },
-    bill: (calls, step) => {
-      bill(tasksStage, calls);
-      if (step) modelSteps++;
-    },
+    bill: (calls, step) => budget.bill(tasksStage, calls, step),
   });
-
-  // ---- Budget -----------------------------------------------------------------------------------------------
-
-  let modelSteps = 0;
-  const spentTokens = () => state.usage.inputTokens + state.usage.outputTokens;
-  const allowance = (): BudgetAllowance | undefined =>
-    hasBudget()
-      ? {
-          remainingTokens: caps.maxTokens === undefined ? undefined : caps.maxTokens - spentTokens(),
-          remainingCostUsd: caps.maxCostUsd === undefined ? undefined : Math.round((caps.maxCostUsd - state.usage.costUsd) * 1e6) / 1e6,
-        }
-      : undefined;
-
-  /** What the next model-calling step is expected to spend: the average of the steps so far (0 before the first). */
-  const estimate = () => ({
-    tokens: modelSteps ? spentTokens() / modelSteps : 0,
-    costUsd: modelSteps ? state.usage.costUsd / modelSteps : 0,
-  });
-
-  const bill = (stage: StageState | undefined, calls: ModelCallRecord[]) => {
-    if (stage) {
-      stage.calls.push(...calls);
-      stage.usage = addCalls(stage.usage, calls);
-    }
-    state.usage = addCalls(state.usage, calls);
-    state.offline ||= calls.some((c) => c.offline);
-  };
-
-  /**
-   * Before a model-calling step: stop at the budget gate when the cap is spent or when the next step is expected
-   * to exceed it. The estimate is the average spend of the model-calling steps so far (0 before the first); the
-   * activity itself refuses the single request that would overspend (`needed`), which forces the gate.
-   */
-  const ensureBudget = async (stage: StageState | undefined, refused?: BudgetExceededDetails['needed'], subject?: string) => {
-    let force = refused !== undefined;
-    for (;;) {
-      const left = allowance();
-      if (!left) return;
-      const next = refused ?? estimate();
-      const over =
-        force ||
-        (left.remainingTokens !== undefined && (left.remainingTokens <= 0 || next.tokens > left.remainingTokens)) ||
-        (left.remainingCostUsd !== undefined && (left.remainingCostUsd <= 0 || next.costUsd > left.remainingCostUsd));
-      if (!over) return;
-      const what = stage ? `${stage.name}${subject ? ` (${subject})` : ''}` : 'the host';
-      const reason = refused
-        ? `the next model request of ${what} needs about ${refused.tokens} tokens / $${refused.costUsd}`
-        : `${what} is expected to need about ${Math.ceil(next.tokens)} tokens / $${next.costUsd.toFixed(6)}`;
-      run.event('budget.exceeded', `Budget: ${reason}; spent ${spentTokens()} tokens / $${state.usage.costUsd} of ${caps.maxTokens ?? '∞'} / $${caps.maxCostUsd ?? '∞'}`, stage?.name);
-      const needed = { tokens: Math.ceil(next.tokens), costUsd: Math.round(next.costUsd * 1e6) / 1e6 };
-      const d = await gates.waitAtGate('budget', { budget: { spent: { ...state.usage }, caps: { ...caps }, stage: stage?.name, reason, needed } });
-      if (d.decision === 'reject') throw new RunRejected('budget', d.feedback || `budget not raised: ${reason}`);
-      if (caps.maxTokens !== undefined) caps.maxTokens += d.raiseBy?.tokens ?? 0;
-      if (caps.maxCostUsd !== undefined) caps.maxCostUsd = Math.round((caps.maxCostUsd + (d.raiseBy?.costUsd ?? 0)) * 1e6) / 1e6;
-      run.event('budget.raised', `Budget raised to ${caps.maxTokens ?? '∞'} tokens / $${caps.maxCostUsd ?? '∞'}`, stage?.name);
-      run.setStatus(state.host && state.host.status !== 'confirmed' ? 'Pending' : 'Running', 'Budget raised');
-      force = false;
-      refused = undefined;
-    }
-  };
-
-  /** One model-calling activity under the budget: gate before it, and again whenever it refuses a request. */
-  const withBudget = async <T extends { calls: ModelCallRecord[] }>(
-    stage: StageState | undefined,
-    call: (budget: BudgetAllowance | undefined, resumeFrom: unknown) => Promise<T>,
-  ): Promise<T> => {
-    let refused: BudgetExceededDetails['needed'] | undefined;
-    let resumeFrom: unknown;
-    for (;;) {
-      await ensureBudget(stage, refused);
-      try {
-        const result = await call(allowance(), resumeFrom);
-        modelSteps++;
-        return result;
-      } catch (err) {
-        const refusal = budgetRefusal(err);
-        if (!refusal) throw err;
-        bill(stage, refusal.calls ?? []);
-        refused = refusal.needed ?? { tokens: 1, costUsd: 0 };
-        resumeFrom = refusal.checkpoint;
-      }
-    }
-  };
 
   // ---- Pipeline ---------------------------------------------------------------------------------------------
 
@@ -209,7 +122,7 @@ export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
       current = undefined;
       return;
     }
-    const result = await withBudget(stage, (budget, resumeFrom) =>
+    const result = await budget.withBudget(stage, (budget, resumeFrom) =>
       activities[STAGE_ACTIVITY[stage.name as Exclude<StageName, 'tasks'>]]({
         runId: state.runId,
         stage: stage.name,
@@ -225,7 +138,7 @@ export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
     context[stage.name] = result.output;
     stage.output = result.output;
     stage.summary = result.summary;
-    bill(stage, result.calls);
+    budget.bill(stage, result.calls);
     stage.durationMs = Date.now() - started;
     if (stage.name === 'delivery') {
       // Done only once it has taken effect (after the final gate, if any).
@@ -296,7 +209,7 @@ export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
     const maxTurns = input.host?.maxTurns ?? DEFAULT_HOST_TURNS;
     for (;;) {
       host.status = 'thinking';
-      const { turn, calls } = await withBudget(undefined, (budget) =>
+      const { turn, calls } = await budget.withBudget(undefined, (budget) =>
         activities.hostTurn({
           runId: state.runId,
           task: input.task,
@@ -306,7 +219,7 @@ export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
           budget,
         }),
       );
-      bill(undefined, calls);
+      budget.bill(undefined, calls);
       host.turns++;
       if (!turn.satisfied) {
         const question = (turn.questions ?? []).join('\n');
