@@ -12,14 +12,15 @@
  */
 import { CancellationScope } from '@temporalio/workflow';
 import type { RunInput, RunState } from '../contracts/run';
-import { DagExecutor } from './dag-executor';
+import { DagExecutor } from './dag/executor';
 import { acquireRobotSlot, releaseRobotSlot } from './robot-slots';
 import { RunBudget } from './run/budget';
 import { Gates } from './run/gates';
 import { RobotHost } from './run/host';
 import { completed, stopped } from './run/outcome';
 import { Pipeline } from './run/pipeline';
-import { now, RunRecorder } from './run/recorder';
+import { now } from './clock';
+import { RunRecorder } from './run/recorder';
 
 export { STAGE_ACTIVITY } from './run/pipeline';
 
@@ -39,22 +40,7 @@ export async function robotRunWorkflow(input: RunInput): Promise<RunState> {
   const run = new RunRecorder(input);
   const gates = new Gates(input, run);
   const budget = new RunBudget(input, run, gates);
-  // The task graph still takes callbacks into the run (until it is split and given a port).
-  const tasksStage = run.stage('tasks');
-  const graph = new DagExecutor({
-    input,
-    state: run.state,
-    now,
-    event: (type, message) => run.event(type, message, 'tasks'),
-    publish: () => run.publish(),
-    setStatus: (status, message) => run.setStatus(status, message),
-    budget: {
-      allowance: () => budget.allowance(),
-      estimate: () => budget.estimate(),
-      ensure: (refused, subject) => budget.ensure(tasksStage, refused, subject),
-    },
-    bill: (calls, step) => budget.bill(tasksStage, calls, step),
-  });
+  const graph = new DagExecutor({ input, recorder: run, budget });
   const host = new RobotHost(input, run, budget);
   const pipeline = new Pipeline(input, run, gates, budget, graph);
   run.announce(input);

@@ -8,10 +8,11 @@ import type { BudgetAllowance, BudgetNeed, BudgetSettings } from '../../contract
 import { addCalls, ModelCallRecord } from '../../contracts/pipeline';
 import type { RunInput, StageState } from '../../contracts/run';
 import { budgetRefusal } from '../activity-failures';
+import type { RunBudgetPort } from '../dag/port';
 import { Gates, RunRejected } from './gates';
 import { RunRecorder } from './recorder';
 
-export class RunBudget {
+export class RunBudget implements RunBudgetPort {
   /** The caps as raised so far; the run state shows this very object. */
   private readonly caps: BudgetSettings;
   /** Model-calling steps (activities) finished so far: the estimate is the average spend per step. */

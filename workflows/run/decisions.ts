@@ -6,7 +6,8 @@
 import { ApplicationFailure, condition, setHandler } from '@temporalio/workflow';
 import { decideUpdate, decisionSignal, INVALID_DECISION, STALE_DECISION } from '../../contracts/messages';
 import { ApprovalRecord, CallerChannel, DecisionChannel, DecisionInput, PendingGate } from '../../contracts/gates';
-import { now, RunRecorder } from './recorder';
+import { now } from '../clock';
+import { RunRecorder } from './recorder';
 
 export const invalidDecision = (message: string) => ApplicationFailure.create({ message, type: INVALID_DECISION, nonRetryable: true });
 export const staleDecision = (message: string) => ApplicationFailure.create({ message, type: STALE_DECISION, nonRetryable: true });

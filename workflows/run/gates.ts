@@ -11,7 +11,8 @@ import { STAGES, StageName } from '../../contracts/pipeline';
 import type { RunInput } from '../../contracts/run';
 import { runActivityOptions } from '../activity-options';
 import { Decisions, TakenDecision } from './decisions';
-import { now, RunRecorder } from './recorder';
+import { now } from '../clock';
+import { RunRecorder } from './recorder';
 
 const DEFAULT_MAX_REVISIONS = 3;
 

@@ -11,7 +11,8 @@ import type { RunInput, RunState } from '../../contracts/run';
 import { runActivityOptions } from '../activity-options';
 import { RunBudget } from './budget';
 import { invalidDecision, staleDecision } from './decisions';
-import { now, RunRecorder } from './recorder';
+import { now } from '../clock';
+import { RunRecorder } from './recorder';
 
 const DEFAULT_HOST_TURNS = 4;
 

@@ -7,7 +7,8 @@ import { ApplicationFailure, isCancellation } from '@temporalio/workflow';
 import type { RunState, StageState } from '../../contracts/run';
 import { failureCause } from '../activity-failures';
 import { RunRejected } from './gates';
-import { now, RunRecorder } from './recorder';
+import { now } from '../clock';
+import { RunRecorder } from './recorder';
 
 /** Delivery took effect: the run is Done. */
 export async function completed(run: RunRecorder): Promise<RunState> {

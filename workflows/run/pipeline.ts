@@ -1,7 +1,7 @@
 /**
  * The five stages in order, each behind its gate point, and the final gate before Delivery takes effect. A
  * `revise` at a gate sends the run back to the stage before it, with the reviewer's feedback. Every stage but
- * Tasks is one stage activity under the run's budget; Tasks is the task graph (../dag-executor.ts).
+ * Tasks is one stage activity under the run's budget; Tasks is the task graph (dag/executor.ts).
  */
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
@@ -10,10 +10,11 @@ import type { Delivery } from '../../activities/stages/delivery';
 import { STAGES, StageName } from '../../contracts/pipeline';
 import type { RunInput, StageState } from '../../contracts/run';
 import { runActivityOptions } from '../activity-options';
-import type { DagExecutor } from '../dag-executor';
+import type { DagExecutor } from '../dag/executor';
 import { RunBudget } from './budget';
 import { Gates } from './gates';
-import { now, RunRecorder } from './recorder';
+import { now } from '../clock';
+import { RunRecorder } from './recorder';
 
 /**
  * Activity type name of each stage, as it shows in the Temporal Web UI and `temporal workflow show`. The Tasks

@@ -7,14 +7,13 @@ import { runStateQuery } from '../../contracts/messages';
 import { emptyUsage, RunStatus, STAGES, StageName, StageStatus } from '../../contracts/pipeline';
 import { MEMO_TASK_CHARS, RunInput, RunMemo, RunState, StageState } from '../../contracts/run';
 import { McRobotId, McStage, McStatus, McTrigger } from '../../contracts/search-attributes';
+import { now } from '../clock';
+import type { RunRecord } from '../dag/port';
 
 /** The run keeps its newest events only, so that its state stays a small payload. */
 const MAX_EVENTS = 500;
 
-/** Workflow time (deterministic in replay) as an ISO string. */
-export const now = () => new Date().toISOString();
-
-export class RunRecorder {
+export class RunRecorder implements RunRecord {
   readonly state: RunState;
   /** Set once the run has reached its final status: handlers waiting for the run to act stop waiting. */
   finished = false;
