@@ -22,8 +22,6 @@ import { Pipeline } from './run/pipeline';
 import { now } from './clock';
 import { RunRecorder } from './run/recorder';
 
-export { STAGE_ACTIVITY } from './run/pipeline';
-
 /**
  * Run a robot once.
  *

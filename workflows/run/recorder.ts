@@ -39,7 +39,7 @@ export class RunRecorder implements RunRecord {
     setHandler(runStateQuery, () => this.state);
   }
 
-  /** Robot and trigger in visibility, whoever started the run and with whatever attributes. */
+  /** Robot and trigger in visibility, also when the starter set no search attributes (a plain `client.workflow.start`). */
   announce(input: RunInput): void {
     upsertSearchAttributes([
       { key: McRobotId, value: input.robot.id },
