@@ -12,6 +12,7 @@
  */
 import { CancellationScope } from '@temporalio/workflow';
 import type { RunInput, RunState } from '../contracts/run';
+import { now } from './clock';
 import { DagExecutor } from './dag/executor';
 import { acquireRobotSlot, releaseRobotSlot } from './robot-slots';
 import { RunBudget } from './run/budget';
@@ -19,7 +20,6 @@ import { Gates } from './run/gates';
 import { RobotHost } from './run/host';
 import { completed, stopped } from './run/outcome';
 import { Pipeline } from './run/pipeline';
-import { now } from './clock';
 import { RunRecorder } from './run/recorder';
 
 /**
