@@ -22,6 +22,7 @@ import {
   allHandlersFinished,
 } from '@temporalio/workflow';
 import type { RobotActivities } from '../activities/robots';
+import { SLOT_CHECK_OPTIONS, SLOT_REQUEST_OPTIONS } from './activity-options';
 import {
   acquireSlotSignal,
   releaseSlotSignal,
@@ -40,7 +41,7 @@ export async function robotSlotsWorkflow(input: RobotSlotsInput): Promise<void> 
   let limit = input.limit ?? 1;
   let changed = true;
 
-  const { runningWorkflows } = proxyActivities<RobotActivities>({ startToCloseTimeout: '30s', retry: { maximumAttempts: 3 } });
+  const { runningWorkflows } = proxyActivities<RobotActivities>(SLOT_CHECK_OPTIONS);
 
   setHandler(acquireSlotSignal, (req) => {
     limit = req.limit;
@@ -101,7 +102,7 @@ export async function acquireRobotSlot(robotId: string, limit: number): Promise<
   setHandler(slotGrantedSignal, () => {
     granted = true;
   });
-  const { requestRobotSlot } = proxyActivities<RobotActivities>({ startToCloseTimeout: '30s', retry: { maximumAttempts: 10 } });
+  const { requestRobotSlot } = proxyActivities<RobotActivities>(SLOT_REQUEST_OPTIONS);
   await requestRobotSlot({ robotId, runId: workflowInfo().workflowId, limit, taskQueue: workflowInfo().taskQueue });
   await condition(() => granted);
 }
