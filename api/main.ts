@@ -4,7 +4,7 @@
  */
 import type { Client } from '@temporalio/client';
 import { ConfigError, loadConfig, Config } from '../lib/config';
-import { createLogger } from '../lib/log';
+import { createLogger, setLogLevel } from '../lib/log';
 import { createMetrics, Metrics } from '../lib/metrics';
 import { connectClient, ensureSearchAttributes, temporalUiUrl } from '../lib/temporal';
 import { startWebServer, WebServer } from './app';
@@ -45,6 +45,7 @@ export async function startApi(config: Config, metrics: Metrics = createMetrics(
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  setLogLevel(config.MC_LOG_LEVEL);
   const api = await startApi(config);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
