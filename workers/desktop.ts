@@ -10,7 +10,7 @@ import { NativeConnection, Worker, DefaultLogger, Runtime } from '@temporalio/wo
 import { createDesktopActivities } from '../activities/dag';
 import { createModelRouter, ModelRouter } from '../activities/models/router';
 import { ConfigError, Config, loadConfig } from '../lib/config';
-import { createLogger } from '../lib/log';
+import { createLogger, setLogLevel } from '../lib/log';
 import type { Metrics } from '../lib/metrics';
 import { connectWorkerConnection, temporalAddress } from '../lib/temporal';
 
@@ -43,6 +43,7 @@ export async function createDesktopWorker(opts: DesktopWorkerOptions): Promise<W
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  setLogLevel(config.MC_LOG_LEVEL);
   const i = process.argv.indexOf('--queue');
   const queue = i > 0 ? process.argv[i + 1] : undefined;
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: ['SIGINT', 'SIGTERM'] });
