@@ -7,6 +7,7 @@
  */
 import { extendZodWithOpenApi, OpenApiGeneratorV31, OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { z, type ZodTypeAny } from 'zod';
+import { version } from '../../package.json';
 import { SESSION_COOKIE } from '../session';
 
 extendZodWithOpenApi(z);
@@ -47,7 +48,7 @@ export type SecurityScheme = keyof typeof SECURITY_SCHEMES;
 
 const INFO = {
   title: 'Mission Control API',
-  version: '1',
+  version,
   description: [
     'Runs AI robots durably on Temporal: start runs, watch them, decide at their approval gates, talk to the Robot Host, and manage robots with their schedules and webhooks.',
     '',
