@@ -295,7 +295,7 @@ export const HookHeaders = z.object({
 export const WebhookReply = named(
   'WebhookReply',
   z.object({
-    id: z.string().optional().describe('The run started, or the run an earlier delivery with this id started'),
+    id: z.string().optional().describe('The run started, or the run an earlier request with this delivery id started'),
     started: z.boolean(),
     duplicate: z.boolean().optional(),
     reason: z.string().optional().describe('Why nothing started (a filter did not match)'),

@@ -34,7 +34,7 @@ export const SECURITY_SCHEMES = {
     name: SESSION_COOKIE,
     description: 'The page session: an HttpOnly, SameSite=Strict cookie that `POST /login` sets in exchange for the password or an API key.',
   },
-  /** Webhook deliveries authenticate by their HMAC signature instead of a key. */
+  /** Webhook requests authenticate by their HMAC signature instead of a key. */
   webhookSignature: {
     type: 'apiKey',
     in: 'header',
