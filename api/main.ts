@@ -23,7 +23,7 @@ export async function startApi(config: Config, metrics: Metrics = createMetrics(
   await ensureSearchAttributes(client.connection, config.TEMPORAL_NAMESPACE);
   const credentials = resolveCredentials(config);
   const web = await startWebServer({ client, config, credentials, metrics });
-  log.info(`API listening on ${web.url}  (health: ${web.url}/healthz, metrics: ${web.url}/metrics)`);
+  log.info(`API listening on ${web.url}  (health: ${web.url}/healthz, metrics: ${web.url}/metrics, API documentation: ${web.url}/docs)`);
   log.info(`Temporal Web UI: ${temporalUiUrl(config)}`);
   if (credentials.generatedKey) {
     log.info(`Generated an API key (shown once; kept in ${credentials.keyFile}):\n\n    ${credentials.generatedKey}\n`);

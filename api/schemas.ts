@@ -10,7 +10,7 @@ import { Id, NodeId, RobotId } from '../contracts/common';
 import { DagNodeSpec, DagNodeState, NodeDecision, NodeStatus, type NodeControlResult } from '../contracts/dag';
 import { ApprovalBody as ApprovalBodyContract, ApprovalSettings, BudgetSettings, HostConfirmInput, HostMessageInput } from '../contracts/gates';
 import type { ContinuousState } from '../contracts/messages';
-import { RUN_STATUSES, RunStatus, StageName, Trigger } from '../contracts/pipeline';
+import { RUN_STATUSES, RunStatus, StageName } from '../contracts/pipeline';
 import { OVERLAP_POLICIES, RobotFieldsObject, StoredRobot, WebhookSettings } from '../contracts/robot';
 import { CallerRunOptions, RunError, RunEvent, RunState as RunStateContract } from '../contracts/run';
 import { named } from './http/openapi';

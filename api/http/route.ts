@@ -154,8 +154,9 @@ export class HttpApi {
     if ((access === 'credentials') !== this.credentialsInstalled) {
       throw new Error(`${spec.method.toUpperCase()} ${spec.path}: a ${access} route must be added ${access === 'credentials' ? 'after' : 'before'} requireCredentials`);
     }
-    this.register(spec, access);
     const status = successStatus(spec);
+    if (!spec.raw && !Number.isFinite(status)) throw new Error(`${spec.method.toUpperCase()} ${spec.path}: a route that returns its body needs a 2xx response`);
+    this.register(spec, access);
     const run: RequestHandler = async (req, res) => {
       const params = spec.params ? spec.params.parse(req.params) : undefined;
       const query = spec.query ? spec.query.parse(req.query) : undefined;
