@@ -1,6 +1,8 @@
 /**
- * The Express app and its lifecycle. `startWebServer` listens (port 0 in tests) and returns a handle whose
- * `stop` closes the server; the Temporal client is passed in and owned by the caller.
+ * The Express app and its lifecycle. `createUseCases` wires the use cases and services over the Temporal client
+ * (callable without HTTP); `createApp` puts the routes in front of them; `startWebServer` listens (port 0 in
+ * tests) and returns a handle whose `stop` closes the server. The Temporal client is passed in and owned by the
+ * caller.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,22 +10,28 @@ import path from 'node:path';
 import express from 'express';
 import client from 'prom-client';
 import type { Client } from '@temporalio/client';
-import { selectProvider, type Config } from '../lib/config';
+import type { Config } from '../lib/config';
 import { createLogger } from '../lib/log';
 import type { Metrics } from '../lib/metrics';
 import { Credentials, requireAuth } from './auth';
-import { errorMiddleware, HttpError } from './errors';
+import { NotFound } from './errors';
+import { errorMiddleware } from './http/error-middleware';
+import { HttpApi } from './http/route';
 import { RobotService } from './robots/service';
+import { RobotStore } from './robots/store';
 import { resolveWebhookKey } from './robots/webhook-signature';
+import { compoundRoutes } from './routes/compound';
+import { docsRoutes } from './routes/docs';
+import { eventRoutes } from './routes/events';
+import { hookRoutes } from './routes/hooks';
+import { robotRoutes } from './routes/robots';
+import { runRoutes } from './routes/runs';
+import { sessionRoutes } from './routes/session';
+import { healthRoute, systemRoutes } from './routes/system';
 import { RunService } from './run-service';
-import { compoundRouter } from './routes/compound';
-import { hooksRouter } from './routes/hooks';
-import { robotsRouter } from './routes/robots';
 import { RunWatcher } from './run-watcher';
-import { eventsRouter } from './routes/events';
-import { runsRouter } from './routes/runs';
-import { sessionRouter } from './routes/session';
-import { temporalUiUrl } from '../lib/temporal';
+import { createReceiveWebhook, type ReceiveWebhook } from './use-cases/receive-webhook';
+import { createStartRun, type StartRun } from './use-cases/start-run';
 
 /** The page: static files, no build step, no CDN. */
 export const WEB_DIR = path.resolve(__dirname, '..', 'web');
@@ -37,58 +45,62 @@ export interface AppDeps {
 
 const log = createLogger('api');
 
+/** The use cases and services of one API process, wired once (no HTTP in them). */
+export interface UseCases {
+  runs: RunService;
+  robots: RobotService;
+  startRun: StartRun;
+  receiveWebhook: ReceiveWebhook;
+  watcher: RunWatcher;
+}
+
+export function createUseCases(deps: AppDeps): UseCases {
+  const store = new RobotStore(deps.client);
+  const runs = new RunService(deps.client, deps.config);
+  const watcher = new RunWatcher(deps.client, runs);
+  const startRun = createStartRun({ client: deps.client, config: deps.config, metrics: deps.metrics, robots: store, onStarted: (id) => watcher.watch(id) });
+  const webhookKey = resolveWebhookKey(deps.config);
+  const robots = new RobotService({ client: deps.client, config: deps.config, store, runs, startRun, webhookKey });
+  const receiveWebhook = createReceiveWebhook({ robots: store, startRun, webhookKey });
+  return { runs, robots, startRun, receiveWebhook, watcher };
+}
+
 export interface App {
   app: express.Express;
+  /** The app's routes and their OpenAPI document. */
+  http: HttpApi;
   watcher: RunWatcher;
 }
 
 export function createApp(deps: AppDeps): App {
-  // RunService resolves `robotId` through RobotService, which starts its runs through RunService.
-  const runs: RunService = new RunService(deps.client, deps.config, deps.metrics, (id) => robots.load(id));
-  const robots = new RobotService(deps.client, deps.config, runs, resolveWebhookKey(deps.config));
-  const watcher = new RunWatcher(deps.client, runs);
-  runs.onStarted = (id) => watcher.watch(id);
+  const useCases = createUseCases(deps);
+  const { runs, robots, startRun, receiveWebhook, watcher } = useCases;
   registerRunGauge(deps.metrics, runs);
 
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  const http = new HttpApi(app);
 
-  app.get('/healthz', (_req, res) => {
-    res.json({ ok: true });
-  });
+  // Public routes, then everything else behind credentials. Webhooks authenticate by signature over the raw body,
+  // so they come before the credentials middleware and the JSON parser.
+  http.add(healthRoute, ...hookRoutes(receiveWebhook, deps.config.MC_WEBHOOK_MAX_BODY), ...sessionRoutes(deps.credentials, WEB_DIR));
+  http.requireCredentials(requireAuth(deps.credentials));
 
-  // Webhooks authenticate by signature over the raw body: before requireAuth and express.json.
-  app.use('/hooks', hooksRouter(robots, deps.config.MC_WEBHOOK_MAX_BODY));
-
-  app.use(sessionRouter(deps.credentials, WEB_DIR));
-  app.use(requireAuth(deps.credentials));
   app.use(express.static(WEB_DIR, { index: 'index.html', extensions: ['html'] }));
   app.use(express.json({ limit: deps.config.MC_MAX_BODY }));
+  http.add(
+    ...systemRoutes(deps.config, deps.metrics, runs),
+    ...eventRoutes(runs, watcher),
+    ...runRoutes(runs, startRun),
+    ...compoundRoutes(runs, startRun),
+    ...robotRoutes(robots),
+    ...docsRoutes(http),
+  );
 
-  /** What the page shows in its header: which model the configuration selects, and where the Temporal UI is. */
-  app.get('/api/info', (_req, res) => {
-    const provider = selectProvider(deps.config);
-    res.json({ modelProvider: provider, offline: provider === 'offline', temporalUi: temporalUiUrl(deps.config), namespace: deps.config.TEMPORAL_NAMESPACE });
-  });
-  /** Runs per status and the completion rate, from Temporal visibility. */
-  app.get('/api/stats', async (_req, res) => {
-    const counts = await runs.countByStatus();
-    const finished = counts.Done + counts.Failed + counts.Cancelled;
-    res.json({ counts, completionRate: finished ? counts.Done / finished : null });
-  });
-  app.use(eventsRouter(runs, watcher));
-
-  app.get('/metrics', async (_req, res) => {
-    res.set('content-type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
-  });
-  app.use('/api/runs', runsRouter(runs));
-  app.use('/task', compoundRouter(runs));
-  app.use('/api/robots', robotsRouter(robots));
-
-  app.use((req, _res, next) => next(new HttpError(404, `no route for ${req.method} ${req.path}`)));
+  app.use((req, _res, next) => next(new NotFound(`no route for ${req.method} ${req.path}`)));
   app.use(errorMiddleware(log));
-  return { app, watcher };
+  return { app, http, watcher };
 }
 
 /** mc_runs{status}: runs per status, counted from Temporal visibility at scrape time (true across processes). */

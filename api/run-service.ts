@@ -1,133 +1,36 @@
 /**
- * Use cases for runs, over the Temporal client. Temporal is the system of record: listing reads visibility
- * (search attributes), showing a run asks the workflow (query) and falls back to what Temporal keeps without a
- * worker (the final result, or the memo the workflow mirrors its state into).
+ * Reading and controlling runs, over the Temporal client (starting them is the startRun use case). Temporal is the
+ * system of record: listing reads visibility (search attributes), showing a run asks the workflow (query) and
+ * falls back to what Temporal keeps without a worker (the final result, or the memo the workflow mirrors its state
+ * into). Throws domain errors (./errors.ts); returns the shapes of ./schemas.ts.
  */
-import { randomUUID } from 'node:crypto';
-import { Client, WorkflowExecutionDescription, WorkflowNotFoundError, WorkflowStartOptions, WorkflowUpdateFailedError } from '@temporalio/client';
+import { Client, WorkflowExecutionDescription, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Config } from '../lib/config';
-import type { Metrics } from '../lib/metrics';
 import { runUiLink, temporalUiUrl } from '../lib/temporal';
-import { robotRunWorkflow } from '../workflows';
 import { approveNodeUpdate, cancelNodeUpdate, decideUpdate, hostConfirmUpdate, hostMessageUpdate, retryNodeUpdate, runStateQuery } from '../contracts/messages';
 import type { NodeControlResult } from '../contracts/dag';
 import { McRobotId, McStatus, McTrigger } from '../contracts/search-attributes';
-import { emptyUsage } from '../contracts/pipeline';
-import type { RunStatus, StageName, Trigger } from '../contracts/pipeline';
-import type { RobotSnapshot, RunInput, RunMemo, RunState } from '../contracts/run';
-import { conflict, notFound } from './errors';
-import { runInputOf } from './robots/store';
-import type { StoredRobot } from '../contracts/robot';
-import type { ApprovalBody, ApproveNodeBody, CompoundBody, CreateRunBody, HostConfirmBody, HostMessageBody, ListRunsQuery } from './schemas';
-import type { DagNodeState } from '../contracts/dag';
-
-/** The robot a run gets when the request names none. */
-export const DEFAULT_ROBOT: RobotSnapshot = {
-  id: 'default',
-  name: 'Mission Control',
-  role: 'A careful generalist who researches, plans and writes clear, checked deliverables.',
-  version: 0,
-};
+import { emptyUsage, RUN_STATUSES } from '../contracts/pipeline';
+import type { RunStatus, StageName } from '../contracts/pipeline';
+import type { RunMemo, RunState } from '../contracts/run';
+import { Conflict, NotFound } from './errors';
+import type { ApprovalBody, ApproveNodeBody, CompoundProgress, HostConfirmBody, HostMessageBody, ListRunsQuery, RunSummary, RunView } from './schemas';
 
 /** How long GET /api/runs/:id waits for a worker to answer the state query before falling back. */
 const QUERY_DEADLINE_MS = 3000;
 
-export interface RunSummary {
-  id: string;
-  status: RunStatus | 'Unknown';
-  robotId?: string;
-  trigger?: string;
-  task?: string;
-  currentStage?: string;
-  startedAt?: string;
-  closedAt?: string;
-  temporalStatus: string;
-  links: { temporalUi: string };
-}
+export type { CompoundProgress, RunSummary, RunView };
 
 /** Listing options: the public query plus what the event stream needs. */
 export type ListOptions = Partial<ListRunsQuery> & { limit: number; runningOnly?: boolean; changedSince?: Date };
 
-export type RunView = (RunState | (Partial<RunState> & { runId: string; status: RunStatus })) & {
-  /** Where the state came from: the live workflow (query), its final result, or the memo (no worker). */
-  stateSource: 'query' | 'result' | 'memo';
-  /** Temporal's view; the live stream (query only) leaves out the execution's run id and history length. */
-  temporal: { workflowId: string; runId?: string; status: string; historyLength?: number };
-  links: { temporalUi: string };
-};
-
-/** GET /task/:id/progress: the seed's progress shape, with whole ids and everything a progress panel shows. */
-export interface CompoundProgress {
-  id: string;
-  status: RunStatus;
-  stage?: StageName;
-  nodes: Pick<DagNodeState, 'id' | 'title' | 'kind' | 'status' | 'dependsOn' | 'startedAt' | 'finishedAt' | 'durationMs' | 'model' | 'reason' | 'output' | 'error' | 'usage'>[];
-  summary: string;
-  result?: string;
-  error?: RunState['error'];
-}
-
-/** Looks up a stored robot by id (RobotService.load); throws a 404 HttpError when there is none. */
-export type RobotLookup = (id: string) => Promise<StoredRobot>;
-
-export interface StartedRun {
-  id: string;
-  status: RunStatus;
-  task: string;
-  robotVersion: number;
-  links: { temporalUi: string };
-}
+export type NodeAction = 'cancel' | 'retry' | 'approve';
 
 export class RunService {
-  /** Called with the id of every run this service starts (the event stream follows it at once). */
-  onStarted?: (id: string) => void;
-
   constructor(
     private readonly client: Client,
     private readonly config: Config,
-    private readonly metrics?: Metrics,
-    private readonly robots?: RobotLookup,
   ) {}
-
-  async start(body: CreateRunBody, trigger: Trigger = 'api'): Promise<StartedRun> {
-    // What the request says about human control overrides the robot's settings for this run.
-    const control: Partial<RunInput> = {
-      // Command nodes naming no desktop go to this machine's configured one (if any).
-      options: { ...body.options, ...(this.config.MC_DESKTOP_QUEUE ? { desktopQueue: this.config.MC_DESKTOP_QUEUE } : {}) },
-      ...(body.dag ? { dag: body.dag } : {}),
-      ...(body.approvals ? { approvals: body.approvals } : {}),
-      ...(body.budget ? { budget: body.budget } : {}),
-      ...(body.host !== undefined ? { host: body.host ? { enabled: true } : undefined } : {}),
-    };
-    if (body.robotId) {
-      if (!this.robots) throw notFound('robot');
-      const stored = await this.robots(body.robotId);
-      return this.startRobotRun({ ...runInputOf(stored, trigger, { task: body.task }), ...control });
-    }
-    const robot: RobotSnapshot = body.robot ? { id: 'adhoc', name: body.robot.name, role: body.robot.role, version: 0 } : DEFAULT_ROBOT;
-    return this.startRobotRun({ task: body.task, robot, trigger, ...control });
-  }
-
-  /** Start one robotRunWorkflow for a prepared input; `opts` may set the workflow id and id policies. */
-  async startRobotRun(input: RunInput, opts: Partial<Pick<WorkflowStartOptions, 'workflowId' | 'workflowIdReusePolicy' | 'workflowIdConflictPolicy'>> = {}): Promise<StartedRun> {
-    const id = opts.workflowId ?? `run-${randomUUID()}`;
-    const args: RunInput = { ...input, requestedAt: input.requestedAt ?? new Date().toISOString() };
-    await this.client.workflow.start(robotRunWorkflow, {
-      taskQueue: this.config.MC_TASK_QUEUE,
-      ...opts,
-      workflowId: id,
-      args: [args],
-      typedSearchAttributes: [
-        { key: McStatus, value: 'Pending' },
-        { key: McRobotId, value: input.robot.id },
-        { key: McTrigger, value: input.trigger },
-      ],
-      memo: { run: { task: input.task.slice(0, 500), robotName: input.robot.name, status: 'Pending' } },
-    });
-    this.metrics?.runsStarted.inc({ trigger: input.trigger });
-    this.onStarted?.(id);
-    return { id, status: 'Pending', task: input.task, robotVersion: input.robot.version, links: { temporalUi: runUiLink(this.config, id) } };
-  }
 
   /** Link to a run's page in the Temporal Web UI. */
   uiLink(id: string): string {
@@ -169,10 +72,10 @@ export class RunService {
   private async describe(id: string): Promise<WorkflowExecutionDescription> {
     try {
       const desc = await this.client.workflow.getHandle(id).describe();
-      if (desc.type !== 'robotRunWorkflow') throw notFound('run');
+      if (desc.type !== 'robotRunWorkflow') throw NotFound.of('run');
       return desc;
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw notFound('run');
+      if (err instanceof WorkflowNotFoundError) throw NotFound.of('run');
       throw err;
     }
   }
@@ -232,29 +135,25 @@ export class RunService {
   }
 
   async cancel(id: string): Promise<{ id: string; cancelRequested: true }> {
-    const desc = await this.describe(id);
-    if (desc.status.name !== 'RUNNING') {
-      const status = desc.typedSearchAttributes.get(McStatus) ?? desc.status.name;
-      throw conflict(`run already finished (${status})`, { status });
-    }
+    await this.requireOpen(id);
     await this.client.workflow.getHandle(id).cancel();
     return { id, cancelRequested: true };
   }
 
-  /** A run that is still open, or 409 (finished) / 404 (unknown). */
+  /** A run that is still open; Conflict when it has finished, NotFound when there is none. */
   private async requireOpen(id: string): Promise<void> {
     const desc = await this.describe(id);
     if (desc.status.name !== 'RUNNING') {
       const status = desc.typedSearchAttributes.get(McStatus) ?? desc.status.name;
-      throw conflict(`run already finished (${status})`, { status });
+      throw new Conflict(`run already finished (${status})`, { status });
     }
   }
 
   /**
    * Act on one node of a run's task graph through a workflow update; the workflow's validator decides whether
-   * the action applies now (→ 409 with its reason when not).
+   * the action applies now (Conflict with its reason when not).
    */
-  async nodeAction(id: string, nodeId: string, action: 'cancel' | 'retry' | 'approve', body?: ApproveNodeBody): Promise<NodeControlResult> {
+  async nodeAction(id: string, nodeId: string, action: NodeAction, body?: ApproveNodeBody): Promise<NodeControlResult> {
     await this.requireOpen(id);
     const handle = this.client.workflow.getHandle(id);
     try {
@@ -262,19 +161,11 @@ export class RunService {
       if (action === 'retry') return await handle.executeUpdate(retryNodeUpdate, { args: [{ nodeId }] });
       return await handle.executeUpdate(approveNodeUpdate, { args: [{ nodeId, decision: body!.decision, feedback: body!.feedback }] });
     } catch (err) {
-      if (err instanceof WorkflowUpdateFailedError) throw conflict((err.cause as Error | undefined)?.message ?? err.message, { nodeId, action });
+      if (err instanceof WorkflowUpdateFailedError) throw new Conflict((err.cause as Error | undefined)?.message ?? err.message, { nodeId, action });
       throw err;
     }
   }
 
-
-  /** A compound goal (seed API): an ordinary run with trigger `compound`. */
-  async startCompound(body: CompoundBody): Promise<{ id: string }> {
-    // The built-in robot, or a stored one (404 when unknown).
-    const robotId = body.robotId && body.robotId !== DEFAULT_ROBOT.id ? body.robotId : undefined;
-    const { id } = await this.start({ task: body.goal, ...(robotId ? { robotId } : {}) }, 'compound');
-    return { id };
-  }
 
   async progress(id: string): Promise<CompoundProgress> {
     const run = await this.get(id);
@@ -308,7 +199,8 @@ export class RunService {
 
   /**
    * A decision at a gate, through the workflow's `decide` update: a stale or malformed decision is rejected by its
-   * validator before anything changes (→ 409 / 400, see errors.ts); an accepted one answers with the new state.
+   * validator before anything changes (the update fails: see http/error-middleware.ts); an accepted one answers
+   * with the new state.
    */
   async decide(id: string, body: ApprovalBody): Promise<RunState> {
     await this.requireOpen(id);
@@ -330,9 +222,8 @@ export class RunService {
   /** Number of runs per status, from visibility (for /metrics). */
   async countByStatus(): Promise<Record<string, number>> {
     const counts: Record<string, number> = {};
-    const statuses: RunStatus[] = ['Pending', 'Running', 'Review', 'Done', 'Failed', 'Cancelled'];
     await Promise.all(
-      statuses.map(async (s) => {
+      RUN_STATUSES.map(async (s) => {
         const { count } = await this.client.workflow.count(`WorkflowType = 'robotRunWorkflow' AND McStatus = '${s}'`);
         counts[s] = count;
       }),

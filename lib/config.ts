@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { LOG_LEVELS } from './log';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
@@ -15,6 +16,10 @@ const optionalString = z
   .transform((v) => (v && v.trim() !== '' ? v.trim() : undefined));
 
 export const EnvSchema = z.object({
+  // ---- Every process --------------------------------------------------------------------------------------
+  /** Lowest level of the log lines a process writes: debug, info, warn or error. */
+  MC_LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+
   // ---- Temporal -------------------------------------------------------------------------------------------
   /** host:port of an existing Temporal frontend. When set, no embedded dev server is started. */
   TEMPORAL_ADDRESS: optionalString,
@@ -144,7 +149,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return parsed.data;
 }
 
-/** Which model provider the configuration selects: explicit, or the first one with credentials, else offline. */
+/**
+ * Which model provider the configuration selects: explicit, or the first one with credentials, else offline.
+ * Here rather than with the model clients so that the API can say which model answers without loading them.
+ */
 export function selectProvider(c: Config): string {
   if (c.MC_MODEL_PROVIDER !== 'auto') return c.MC_MODEL_PROVIDER;
   if (c.ANTHROPIC_API_KEY) return 'anthropic';

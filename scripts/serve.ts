@@ -5,7 +5,7 @@
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { startApi } from '../api/main';
 import { ConfigError, loadConfig } from '../lib/config';
-import { createLogger } from '../lib/log';
+import { createLogger, setLogLevel } from '../lib/log';
 import { createMetrics } from '../lib/metrics';
 import { startWorker } from '../workers/main';
 
@@ -26,6 +26,7 @@ async function retry<T>(what: string, fn: () => Promise<T>, timeoutMs = 60_000):
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  setLogLevel(config.MC_LOG_LEVEL);
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
   const metrics = createMetrics();
   const worker = await retry('Temporal (worker)', () => startWorker(config, metrics));

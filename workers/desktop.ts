@@ -9,7 +9,7 @@
 import { NativeConnection, Worker, DefaultLogger, Runtime } from '@temporalio/worker';
 import { ActivityDeps, createActivityDeps, createDesktopActivities } from '../activities';
 import { ConfigError, Config, loadConfig } from '../lib/config';
-import { createLogger } from '../lib/log';
+import { createLogger, setLogLevel } from '../lib/log';
 import { connectWorkerConnection, temporalAddress } from '../lib/temporal';
 
 const log = createLogger('desktop');
@@ -39,6 +39,7 @@ export async function createDesktopWorker(opts: DesktopWorkerOptions): Promise<W
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  setLogLevel(config.MC_LOG_LEVEL);
   const i = process.argv.indexOf('--queue');
   const queue = i > 0 ? process.argv[i + 1] : undefined;
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: ['SIGINT', 'SIGTERM'] });

@@ -6,7 +6,7 @@
 import http from 'node:http';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { ConfigError, loadConfig, selectProvider, type Config } from '../lib/config';
-import { createLogger } from '../lib/log';
+import { createLogger, setLogLevel } from '../lib/log';
 import { createMetrics, Metrics } from '../lib/metrics';
 import { connectWorkerConnection, ensureSearchAttributes, temporalAddress } from '../lib/temporal';
 import { createRobotWorker } from './worker';
@@ -46,6 +46,7 @@ export async function startWorker(config: Config, metrics?: Metrics): Promise<Ru
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  setLogLevel(config.MC_LOG_LEVEL);
   // The runtime drains the worker on these signals (worker.shutdown), within the grace period.
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: ['SIGINT', 'SIGTERM'] });
   const metrics = config.MC_WORKER_METRICS_PORT ? createMetrics() : undefined;
