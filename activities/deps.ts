@@ -8,14 +8,20 @@ import type { Metrics } from '../lib/metrics';
 import { type Clock, systemClock } from './clock';
 import { createProvider } from './models/providers';
 import { createModelRouter, type ModelRouter } from './models/router';
+import type { Lookup } from './net/guarded-http';
 
 export interface ActivityDeps {
   config: Config;
   /** Provider and routing table. */
   router: ModelRouter;
   clock: Clock;
-  /** HTTP client of outbound requests that need no pinned address (notify, the model SDKs). */
+  /** HTTP client of the model SDKs (their base URLs are the operator's configuration, not a user's choice). */
   fetch: typeof fetch;
+  /**
+   * Name resolution of user-chosen URLs (http_fetch, escalation and delivery webhooks), which go through the
+   * outbound guard (./net/guarded-http.ts); tests swap it to point a public-looking name at a local server.
+   */
+  lookup?: Lookup;
   metrics?: Metrics;
   /** Heartbeat period of the activity runtime in milliseconds (default 1000). */
   heartbeatMs?: number;
@@ -39,5 +45,6 @@ export function createActivityDeps(config: Config, parts: Partial<Omit<ActivityD
     router: parts.router ?? createModelRouter(config, createProvider(selectProvider(config), { config, clock, fetch: fetchFn })),
     metrics: parts.metrics,
     heartbeatMs: parts.heartbeatMs,
+    lookup: parts.lookup,
   };
 }

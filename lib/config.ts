@@ -120,7 +120,8 @@ export const EnvSchema = z.object({
 
   // ---- Tools ------------------------------------------------------------------------------------------------
   /**
-   * http_fetch: comma-separated hosts and CIDRs allowed even though they are loopback/private/link-local
+   * Outbound requests to user-chosen URLs (http_fetch, escalation webhooks; activities/net/guarded-http.ts):
+   * comma-separated hosts and CIDRs allowed even though they are loopback/private/link-local
    * (e.g. `intranet.example,10.1.0.0/16,127.0.0.2/32`). Everything else non-public is refused.
    */
   MC_FETCH_ALLOWLIST: z.string().default(''),

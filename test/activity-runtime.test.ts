@@ -3,6 +3,8 @@
  * metrics, the budget guard and checkpoints, with the real offline provider behind the router and the real
  * prom-client registry. No Temporal server needed.
  */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { Info } from '@temporalio/activity';
@@ -272,37 +274,74 @@ describe('budget and checkpoints', () => {
 });
 
 describe('notify', () => {
-  test('When a notice is sent, then it goes through the injected fetch with its idempotency key', async () => {
-    const requests: { url: string; init: RequestInit }[] = [];
-    const fetchStub: typeof fetch = async (url, init) => {
-      requests.push({ url: String(url), init: init ?? {} });
-      return new Response(null, { status: 202 });
-    };
-    const { notify } = createActivities(depsWith({ fetch: fetchStub }));
-    const { env } = envFor('notify');
-    const res = await inActivity(env, () => notify({ url: 'https://hooks.example.com/mc', payload: { type: 'approval.escalated' }, idempotencyKey: 'run-1/gate' }));
+  /** A local receiver that records each request; `hold` keeps requests open until the client goes away. */
+  async function receiver(opts: { hold?: boolean } = {}) {
+    const requests: { path: string; headers: http.IncomingHttpHeaders; body: string; aborted: Promise<void> }[] = [];
+    const server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      const aborted = new Promise<void>((resolve) => res.on('close', () => resolve()));
+      req.on('end', () => {
+        requests.push({ path: req.url ?? '', headers: req.headers, body, aborted });
+        if (!opts.hold) res.writeHead(202).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    return { requests, port: (server.address() as AddressInfo).port, close: () => new Promise((r) => server.close(r)) };
+  }
+  /** hooks.example.com resolves to the local receiver, as a DNS answer pointing at an internal address would. */
+  const lookup = async () => [{ address: '127.0.0.1', family: 4 }];
+  const allowListed = (list: string) => ({ ...config, MC_FETCH_ALLOWLIST: list });
 
-    expect(res).toEqual({ status: 202 });
-    expect(requests).toHaveLength(1);
-    expect(requests[0].url).toBe('https://hooks.example.com/mc');
-    expect(new Headers(requests[0].init.headers).get('idempotency-key')).toBe('run-1/gate');
-    expect(JSON.parse(String(requests[0].init.body))).toEqual({ type: 'approval.escalated' });
+  test('When a notice goes to an allow-listed receiver, then it arrives once with its idempotency key and JSON body', async () => {
+    const r = await receiver();
+    try {
+      const { notify } = createActivities({ ...depsWith({ lookup }), config: allowListed('hooks.example.com') });
+      const { env } = envFor('notify');
+      const res = await inActivity(env, () => notify({ url: `http://hooks.example.com:${r.port}/mc`, payload: { type: 'approval.escalated' }, idempotencyKey: 'run-1/gate' }));
+      expect(res).toEqual({ status: 202 });
+      expect(r.requests).toHaveLength(1);
+      expect(r.requests[0].path).toBe('/mc');
+      expect(r.requests[0].headers['idempotency-key']).toBe('run-1/gate');
+      expect(JSON.parse(r.requests[0].body)).toEqual({ type: 'approval.escalated' });
+    } finally {
+      await r.close();
+    }
+  });
+
+  test.each([
+    ['a name that resolves to loopback', (port: number) => `http://hooks.example.com:${port}/mc`],
+    ['127.0.0.1 itself', (port: number) => `http://127.0.0.1:${port}/mc`],
+    ['the cloud metadata address', () => 'http://169.254.169.254/latest/meta-data/'],
+    ['a NAT64 local-use address', () => 'http://[64:ff9b:1::a9fe:a9fe]/'],
+  ])('When a notice is aimed at %s without an allow-list entry, then it is refused unsent and not retried', async (_what, target) => {
+    const r = await receiver();
+    try {
+      const { notify } = createActivities(depsWith({ lookup }));
+      const { env } = envFor('notify');
+      const err = (await inActivity(env, () => notify({ url: target(r.port), payload: {}, idempotencyKey: 'k' })).catch((e: unknown) => e)) as ApplicationFailure;
+      expect(err).toBeInstanceOf(ApplicationFailure);
+      expect(err.type).toBe('FetchBlocked');
+      expect(err.nonRetryable).toBe(true);
+      expect(r.requests).toHaveLength(0);
+    } finally {
+      await r.close();
+    }
   });
 
   test('When the notify activity is cancelled, then its request is aborted and a CancelledFailure surfaces', async () => {
-    let requestSignal: AbortSignal | undefined;
-    const hanging: typeof fetch = (_url, init) =>
-      new Promise((_resolve, reject) => {
-        requestSignal = init?.signal ?? undefined;
-        requestSignal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError')));
-      });
-    const { notify } = createActivities(depsWith({ fetch: hanging }));
-    const { env } = envFor('notify');
-    const pending = inActivity(env, () => notify({ url: 'https://hooks.example.com/mc', payload: {}, idempotencyKey: 'k' }));
-    await new Promise((r) => setImmediate(r));
-    env.cancel();
-    const err = await pending.catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(CancelledFailure);
-    expect(requestSignal?.aborted).toBe(true);
+    const r = await receiver({ hold: true });
+    try {
+      const { notify } = createActivities({ ...depsWith({ lookup }), config: allowListed('127.0.0.1/32') });
+      const { env } = envFor('notify');
+      const pending = inActivity(env, () => notify({ url: `http://127.0.0.1:${r.port}/mc`, payload: {}, idempotencyKey: 'k' }));
+      while (r.requests.length === 0) await new Promise((res) => setTimeout(res, 10));
+      env.cancel();
+      const err = await pending.catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(CancelledFailure);
+      await r.requests[0].aborted; // the receiver sees the connection closed by the aborted request
+    } finally {
+      await r.close();
+    }
   });
 });

@@ -38,7 +38,8 @@ beforeAll(async () => {
   env = await createTestEnv();
   llm = await startFakeLlm(pipelineResponder());
   receiver = await startReceiver();
-  api = await startTestApi(env, { MC_API_KEYS: KEY, MC_MODEL_PROVIDER: 'openai-compatible', OPENAI_BASE_URL: llm.openaiBaseUrl });
+  // The escalation receiver below listens on loopback, which the outbound guard refuses unless allow-listed.
+  api = await startTestApi(env, { MC_API_KEYS: KEY, MC_MODEL_PROVIDER: 'openai-compatible', OPENAI_BASE_URL: llm.openaiBaseUrl, MC_FETCH_ALLOWLIST: '127.0.0.1/32' });
   ({ web, config } = api);
 });
 
