@@ -17,7 +17,7 @@ import { loadConfig } from '../lib/config';
 import { robotRunWorkflow } from '../workflows';
 import { criticalPath, DagNodeSpec, levels, waveMakespan } from '../contracts/dag';
 import { createRobotWorker } from '../workers/worker';
-import { createTestEnv } from '../test/helpers/temporal-env';
+import { createTestEnv } from '../testkit/temporal';
 
 const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(`--${name}`);

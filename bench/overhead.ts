@@ -14,7 +14,7 @@ import { createActivities, createActivityDeps } from '../activities';
 import { loadConfig } from '../lib/config';
 import type { RunInput } from '../contracts/run';
 import { bareActivitiesWorkflow, robotRunWorkflow } from './workflows';
-import { createTestEnv } from '../test/helpers/temporal-env';
+import { createTestEnv } from '../testkit/temporal';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);

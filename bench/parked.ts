@@ -16,7 +16,7 @@ import { robotRunWorkflow } from '../workflows';
 import { decideUpdate } from '../contracts/messages';
 import type { RunInput } from '../contracts/run';
 import { createRobotWorker } from '../workers/worker';
-import { createTestEnv } from '../test/helpers/temporal-env';
+import { createTestEnv } from '../testkit/temporal';
 
 function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);

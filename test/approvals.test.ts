@@ -9,8 +9,8 @@ import type { WebServer } from '../api/app';
 import type { Config } from '../lib/config';
 import { startFakeLlm, pipelineResponder, FakeLlm } from './helpers/fake-llm';
 import { apiClient, runWaiter, Receiver, startReceiver } from './helpers/http';
-import { startTestApi, TestApi } from './helpers/test-api';
-import { createTestEnv, eventually } from './helpers/temporal-env';
+import { startTestApi, TestApi } from '../testkit/api';
+import { createTestEnv, eventually } from '../testkit/temporal';
 
 const KEY = 'approvals-key-0123456789';
 let env: TestWorkflowEnvironment;

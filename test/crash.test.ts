@@ -14,8 +14,8 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { robotRunWorkflow } from '../workflows';
 import type { RunState } from '../contracts/run';
 import { FakeLlm, pipelineResponder, RecordedCall, ScriptedReply, startFakeLlm } from './helpers/fake-llm';
-import { createTestEnv, eventually } from './helpers/temporal-env';
-import { spawnWorkerProcess, within, WorkerProcess } from './helpers/worker-process';
+import { createTestEnv, eventually } from '../testkit/temporal';
+import { spawnWorkerProcess, within, WorkerProcess } from '../testkit/worker-process';
 
 const robot = { id: 'adhoc', name: 'Analyst', role: 'Research analyst', version: 0 };
 

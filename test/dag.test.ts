@@ -16,7 +16,7 @@ import { createDesktopWorker } from '../workers/desktop';
 import type { Config } from '../lib/config';
 import { FakeLlm, pipelineResponder, startFakeLlm } from './helpers/fake-llm';
 import { node } from './helpers/dag';
-import { createTestEnv, eventually, startTestWorker, testConfig } from './helpers/temporal-env';
+import { createTestEnv, eventually, startTestWorker, testConfig } from '../testkit/temporal';
 
 const robot: RobotSnapshot = { id: 'adhoc', name: 'Analyst', role: 'Research analyst', version: 0 };
 

@@ -14,7 +14,7 @@ import type { GateSettings } from '../contracts/gates';
 import type { RunInput, RunState } from '../contracts/run';
 import { McStatus } from '../contracts/search-attributes';
 import { fakeRunActivities, FakeRunActivities } from './helpers/fake-activities';
-import { bundleOrSource, createTimeSkippingEnv } from './helpers/time-skipping';
+import { bundleOrSource, createTimeSkippingEnv } from '../testkit/time-skipping';
 
 const HOUR = 3600;
 const robot = { id: 'deadlines', name: 'Deadline tester', role: 'Tester', version: 0 };

@@ -13,8 +13,8 @@ import { chromium, type Browser } from 'playwright-core';
 import { createApp, type WebServer } from '../api/app';
 import { createMetrics } from '../lib/metrics';
 import { apiClient, runWaiter } from './helpers/http';
-import { startTestApi, type TestApi } from './helpers/test-api';
-import { createTestEnv } from './helpers/temporal-env';
+import { startTestApi, type TestApi } from '../testkit/api';
+import { createTestEnv } from '../testkit/temporal';
 
 const CHROMIUM = process.env.MC_CHROMIUM_PATH ?? '/usr/bin/chromium';
 const KEY = 'openapi-test-key';

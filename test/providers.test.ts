@@ -19,7 +19,7 @@ import { loadConfig } from '../lib/config';
 import { robotRunWorkflow } from '../workflows';
 import type { RunInput } from '../contracts/run';
 import { FakeLlm, pipelineResponder, RecordedCall, ScriptedReply, startFakeLlm } from './helpers/fake-llm';
-import { createTestEnv, eventually, startTestWorker, testConfig } from './helpers/temporal-env';
+import { createTestEnv, eventually, startTestWorker, testConfig } from '../testkit/temporal';
 
 type Api = 'openai' | 'anthropic';
 

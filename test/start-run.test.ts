@@ -15,7 +15,7 @@ import { McRobotId, McStatus, McTrigger } from '../contracts/search-attributes';
 import type { StoredRobot } from '../contracts/robot';
 import type { Config } from '../lib/config';
 import { createMetrics } from '../lib/metrics';
-import { createTestEnv, eventually, startTestWorker, testConfig } from './helpers/temporal-env';
+import { createTestEnv, eventually, startTestWorker, testConfig } from '../testkit/temporal';
 
 let env: TestWorkflowEnvironment;
 let config: Config;

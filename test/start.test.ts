@@ -8,8 +8,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from './helpers/persistent-server';
-import { eventually } from './helpers/temporal-env';
+import { freePort } from '../testkit/dev-server';
+import { eventually } from '../testkit/temporal';
 
 const root = path.resolve(__dirname, '..');
 const children: ChildProcess[] = [];

@@ -11,7 +11,7 @@ import { systemClock } from '../activities/clock';
 import { createModelRouter } from '../activities/models/router';
 import { getTool, TOOLS } from '../activities/tools';
 import type { PlannedNode } from '../contracts/dag';
-import { testConfig } from './helpers/temporal-env';
+import { testConfig } from '../testkit/temporal';
 
 let canary: http.Server;
 let canaryPort: number;

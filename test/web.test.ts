@@ -12,7 +12,7 @@ import { chromium, Browser, Page } from 'playwright-core';
 import { startWebServer, WebServer } from '../api/app';
 import { resolveCredentials } from '../api/auth';
 import { createMetrics } from '../lib/metrics';
-import { createTestEnv, startTestWorker, testConfig } from './helpers/temporal-env';
+import { createTestEnv, startTestWorker, testConfig } from '../testkit/temporal';
 
 const CHROMIUM = process.env.MC_CHROMIUM_PATH ?? '/usr/bin/chromium';
 const PASSWORD = 'correct horse battery staple';

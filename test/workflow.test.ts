@@ -9,7 +9,7 @@ import { robotRunWorkflow } from '../workflows';
 import { runStateQuery } from '../contracts/messages';
 import type { RunInput } from '../contracts/run';
 import { startFakeLlm, pipelineResponder, FakeLlm } from './helpers/fake-llm';
-import { createTestEnv, eventually, startTestWorker, testConfig } from './helpers/temporal-env';
+import { createTestEnv, eventually, startTestWorker, testConfig } from '../testkit/temporal';
 
 const robot = { id: 'adhoc', name: 'Analyst', role: 'Research analyst', version: 0 };
 const input = (task: string, extra: Partial<RunInput> = {}): RunInput => ({ task, robot, trigger: 'api', ...extra });

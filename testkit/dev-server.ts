@@ -6,10 +6,10 @@ import { ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import type { Config } from '../../lib/config';
-import { ensureSearchAttributes } from '../../lib/temporal';
-import { createRobotWorker } from '../../workers/worker';
-import { eventually, workflowBundle } from './temporal-env';
+import type { Config } from '../lib/config';
+import { ensureSearchAttributes } from '../lib/temporal';
+import { createRobotWorker } from '../workers/worker';
+import { eventually, workflowBundle } from './temporal';
 
 /** A TCP port nothing listens on right now (loopback). */
 export async function freePort(): Promise<number> {

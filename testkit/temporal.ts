@@ -1,15 +1,18 @@
-/** A real Temporal dev server per test file, from the same CLI binary `npm start` uses. */
+/**
+ * The test kit's core, used by test/ and bench/: a real Temporal dev server per test file (from the same CLI binary
+ * `npm start` uses), the app's configuration for a test, a worker on it, and a poll helper.
+ */
 import { randomUUID } from 'node:crypto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Runtime, DefaultLogger, Worker } from '@temporalio/worker';
-import { loadConfig, Config } from '../../lib/config';
-import { ALL_SEARCH_ATTRIBUTES } from '../../contracts/search-attributes';
-import { createRobotWorker } from '../../workers/worker';
-import type { ModelRouter } from '../../activities/models/router';
-import type { Metrics } from '../../lib/metrics';
+import { loadConfig, Config } from '../lib/config';
+import { ALL_SEARCH_ATTRIBUTES } from '../contracts/search-attributes';
+import { createRobotWorker } from '../workers/worker';
+import type { ModelRouter } from '../activities/models/router';
+import type { Metrics } from '../lib/metrics';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { resolveTemporalCli } = require('../../scripts/temporal-cli.js');
+const { resolveTemporalCli } = require('../scripts/temporal-cli.js');
 
 let runtimeInstalled = false;
 
@@ -65,7 +68,8 @@ export async function startTestWorker(
     config,
     router: extra.router,
     metrics: extra.metrics,
-    workflowBundle: workflowBundle(),
+    // The suite bundles the workflows once (test/global-setup.ts); a benchmark run on its own bundles at start.
+    workflowBundle: process.env.MC_TEST_WORKFLOW_BUNDLE ? workflowBundle() : undefined,
   });
 }
 

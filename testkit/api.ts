@@ -3,11 +3,11 @@
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import { startWebServer, WebServer } from '../../api/app';
-import { resolveCredentials } from '../../api/auth';
-import type { Config } from '../../lib/config';
-import { createMetrics, Metrics } from '../../lib/metrics';
-import { startTestWorker, testConfig } from './temporal-env';
+import { startWebServer, WebServer } from '../api/app';
+import { resolveCredentials } from '../api/auth';
+import type { Config } from '../lib/config';
+import { createMetrics, Metrics } from '../lib/metrics';
+import { startTestWorker, testConfig } from './temporal';
 
 export interface TestApi {
   config: Config;

@@ -6,7 +6,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 
-const ROOT = path.resolve(__dirname, '..', '..');
+const ROOT = path.resolve(__dirname, '..');
 
 export interface WorkerProcess {
   name: string;

@@ -8,10 +8,10 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { SearchAttributeType } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { ALL_SEARCH_ATTRIBUTES } from '../../contracts/search-attributes';
+import { ALL_SEARCH_ATTRIBUTES } from '../contracts/search-attributes';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { resolveTestServer } = require('../../scripts/test-server.js') as {
+const { resolveTestServer } = require('../scripts/test-server.js') as {
   resolveTestServer: (opts?: { install?: boolean }) => Promise<string>;
 };
 
@@ -63,5 +63,5 @@ export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> 
 /** The workflow bundle `npm test` builds once (test/global-setup.ts), or the workflows' source when run otherwise. */
 export function bundleOrSource(): { workflowBundle: { codePath: string } } | { workflowsPath: string } {
   const codePath = process.env.MC_TEST_WORKFLOW_BUNDLE;
-  return codePath ? { workflowBundle: { codePath } } : { workflowsPath: require.resolve('../../workflows') };
+  return codePath ? { workflowBundle: { codePath } } : { workflowsPath: require.resolve('../workflows') };
 }
