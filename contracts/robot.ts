@@ -6,6 +6,7 @@
  * Cron expressions and time zones are checked here, up front, so a bad one is a 400 naming `schedule.cron.0` or
  * `schedule.timezone` rather than a server error from Temporal later.
  */
+import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 import { atLeast, Duration, IsoTime, RobotId } from './common';
 import { ApprovalSettings, BudgetSettings, HostSettings } from './gates';
@@ -24,42 +25,35 @@ export function isValidTimeZone(tz: string): boolean {
   }
 }
 
-const CRON_FIELDS: { name: string; min: number; max: number; names?: string[] }[] = [
-  { name: 'minute', min: 0, max: 59 },
-  { name: 'hour', min: 0, max: 23 },
-  { name: 'day of month', min: 1, max: 31 },
-  { name: 'month', min: 1, max: 12, names: ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'] },
-  { name: 'day of week', min: 0, max: 7, names: ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] },
-];
+const CRON_FIELDS = ['minute', 'hour', 'day of month', 'month', 'day of week'];
 const CRON_MACROS = ['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly'];
 
-/** Why a 5-field cron expression (or @macro) is invalid, or undefined when it is valid. */
+const cronParseError = (expr: string): string | undefined => {
+  try {
+    CronExpressionParser.parse(expr, { tz: 'UTC' });
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
+};
+
+/**
+ * Why a 5-field cron expression (or @macro) is invalid, or undefined when it is valid. Parsing is cron-parser's;
+ * each field is also parsed on its own (the others `*`) so the message can name the field that is wrong.
+ */
 export function cronError(expr: string): string | undefined {
   const e = expr.trim();
   if (e.startsWith('@')) return CRON_MACROS.includes(e.toLowerCase()) ? undefined : `unknown macro ${e}`;
   const fields = e.split(/\s+/);
+  // cron-parser also takes 6 fields (seconds first) and fills missing ones; Temporal's schedules take the 5.
   if (fields.length !== 5) return `expected 5 fields (minute hour day-of-month month day-of-week), got ${fields.length}`;
   for (let i = 0; i < 5; i++) {
-    const f = CRON_FIELDS[i];
-    const value = (v: string): number | undefined => {
-      const byName = f.names?.indexOf(v.toLowerCase()) ?? -1;
-      if (byName >= 0) return byName + (f.min === 1 ? 1 : 0);
-      return /^\d+$/.test(v) ? Number(v) : undefined;
-    };
-    for (const part of fields[i].split(',')) {
-      const [range, step, extra] = part.split('/');
-      if (extra !== undefined || (step !== undefined && !/^[1-9]\d*$/.test(step))) return `${f.name}: bad step in "${part}"`;
-      if (range === '*') continue;
-      const [lo, hi, more] = range.split('-');
-      if (more !== undefined) return `${f.name}: bad range "${range}"`;
-      for (const v of hi === undefined ? [lo] : [lo, hi]) {
-        const n = value(v);
-        if (n === undefined || n < f.min || n > f.max) return `${f.name}: "${v}" is not in ${f.min}-${f.max}`;
-      }
-      if (hi !== undefined && value(lo)! > value(hi)!) return `${f.name}: range "${range}" is backwards`;
-    }
+    const probe = ['*', '*', '*', '*', '*'];
+    probe[i] = fields[i];
+    const err = cronParseError(probe.join(' '));
+    if (err) return `${CRON_FIELDS[i]}: ${err}`;
   }
-  return undefined;
+  return cronParseError(e);
 }
 
 export const CronExpression = z.string().superRefine((v, ctx) => {

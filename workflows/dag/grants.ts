@@ -12,6 +12,7 @@ import type { DagNodeState } from '../../contracts/dag';
 import type { BudgetAllowance, BudgetNeed } from '../../contracts/gates';
 import { addCalls, ModelCallRecord } from '../../contracts/pipeline';
 import { budgetRefusal } from '../activity-failures';
+import { available, decideGrant } from './grant-policy';
 import type { Graph } from './graph';
 
 /** An activity waiting for its share of the budget, and the share once granted. */
@@ -23,12 +24,6 @@ interface BudgetRequest {
   checked?: boolean;
   grant?: BudgetAllowance;
 }
-
-const roundUsd = (usd: number) => Math.round(usd * 1e6) / 1e6;
-/** Whether `need` fits in `left` (a cap absent from `left` does not limit). */
-const fits = (need: BudgetNeed, left: BudgetAllowance) =>
-  (left.remainingTokens === undefined || need.tokens <= left.remainingTokens) &&
-  (left.remainingCostUsd === undefined || need.costUsd <= left.remainingCostUsd);
 
 export class BudgetGrants {
   /** Activities waiting for budget, first come first served (see serve). */
@@ -126,14 +121,7 @@ export class BudgetGrants {
   /** What is left of the run's budget minus the grants in flight (undefined: no budget). */
   private available(): BudgetAllowance | undefined {
     const left = this.graph.run.budget.allowance();
-    if (!left) return undefined;
-    let tokens = left.remainingTokens;
-    let cost = left.remainingCostUsd;
-    for (const g of this.grants) {
-      if (tokens !== undefined) tokens -= g.remainingTokens ?? 0;
-      if (cost !== undefined) cost = roundUsd(cost - (g.remainingCostUsd ?? 0));
-    }
-    return { remainingTokens: tokens, remainingCostUsd: cost };
+    return left && available(left, this.grants);
   }
 
   /**
@@ -151,34 +139,22 @@ export class BudgetGrants {
       const req = waiting[0];
       const left = this.available();
       if (!req || !left) return;
-      const inFlight = this.grants.size > 0;
-      const share: BudgetAllowance = {
-        remainingTokens: left.remainingTokens === undefined ? undefined : Math.floor(left.remainingTokens / waiting.length),
-        remainingCostUsd: left.remainingCostUsd === undefined ? undefined : Math.floor((left.remainingCostUsd * 1e6) / waiting.length) / 1e6,
-      };
-      // A refused request wants what it needed; another at least what the latest refused one needed (the guard's
-      // real threshold: its prompt plus a minimal answer) and the run's expected step, so that a tight budget runs
-      // nodes one after another instead of splitting into shares too small for any of them.
-      const expected = budget.estimate();
-      const want: BudgetNeed = req.needed ?? {
-        tokens: Math.max(this.lastRefused.tokens, expected.tokens),
-        costUsd: Math.max(this.lastRefused.costUsd, expected.costUsd),
-      };
-      const positive = (left.remainingTokens ?? 1) > 0 && (left.remainingCostUsd ?? 1) > 0;
-      const ok = req.needed || inFlight ? positive && fits(want, left) : !!req.checked;
-      if (ok) {
-        const grant: BudgetAllowance = {
-          remainingTokens:
-            left.remainingTokens === undefined ? undefined : Math.min(left.remainingTokens, Math.max(share.remainingTokens ?? 0, Math.ceil(want.tokens))),
-          remainingCostUsd:
-            left.remainingCostUsd === undefined ? undefined : Math.min(left.remainingCostUsd, Math.max(share.remainingCostUsd ?? 0, roundUsd(want.costUsd))),
-        };
-        this.grants.add(grant);
-        req.grant = grant;
+      const answer = decideGrant({
+        left,
+        waiting: waiting.length,
+        inFlight: this.grants.size > 0,
+        needed: req.needed,
+        checked: req.checked,
+        lastRefused: this.lastRefused,
+        expected: budget.estimate(),
+      });
+      if ('grant' in answer) {
+        this.grants.add(answer.grant);
+        req.grant = answer.grant;
         continue;
       }
       // Budget comes back when the activities in flight finish (they set `changed`).
-      if (inFlight) return;
+      if (answer.wait === 'in-flight') return;
       await budget.ensure(this.graph.stage, req.needed, req.what);
       req.checked = true;
       this.graph.changed = true;
