@@ -110,7 +110,7 @@ export const EnvSchema = z.object({
   // ---- Task graph (Tasks stage) -------------------------------------------------------------------------------
   /**
    * Most nodes a planned graph may have. Bounds history and payloads: with MC_NODE_OUTPUT_MAX_CHARS every node's
-   * output stays small, so a graph of this size fits one workflow history (see workflows/dag/outputs.ts).
+   * output stays small, so a graph of this size fits one workflow history (see workflows/dag/executor.ts).
    */
   MC_DAG_MAX_NODES: int(1, 200).default(50),
   /** Longest node output kept, in characters; longer outputs are cut with a note saying how much was dropped. */
