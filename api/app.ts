@@ -28,7 +28,12 @@ import { robotRoutes } from './routes/robots';
 import { runRoutes } from './routes/runs';
 import { sessionRoutes } from './routes/session';
 import { healthRoute, systemRoutes } from './routes/system';
+import { ActivityFeed } from './activity-feed';
+import { FleetService } from './fleet';
+import { insightRoutes } from './routes/insights';
+import { vendorRoutes } from './routes/vendor';
 import { RunService } from './run-service';
+import { RunStats } from './run-stats';
 import { RunWatcher } from './run-watcher';
 import { createReceiveWebhook, type ReceiveWebhook } from './use-cases/receive-webhook';
 import { createStartRun, type StartRun } from './use-cases/start-run';
@@ -52,6 +57,9 @@ export interface UseCases {
   startRun: StartRun;
   receiveWebhook: ReceiveWebhook;
   watcher: RunWatcher;
+  fleet: FleetService;
+  activity: ActivityFeed;
+  stats: RunStats;
 }
 
 export function createUseCases(deps: AppDeps): UseCases {
@@ -62,7 +70,8 @@ export function createUseCases(deps: AppDeps): UseCases {
   const webhookKey = resolveWebhookKey(deps.config);
   const robots = new RobotService({ client: deps.client, config: deps.config, store, runs, startRun, webhookKey });
   const receiveWebhook = createReceiveWebhook({ robots: store, startRun, webhookKey });
-  return { runs, robots, startRun, receiveWebhook, watcher };
+  const fleet = new FleetService(deps.client, deps.config);
+  return { runs, robots, startRun, receiveWebhook, watcher, fleet, activity: new ActivityFeed(runs), stats: new RunStats(runs) };
 }
 
 export interface App {
@@ -70,11 +79,12 @@ export interface App {
   /** The app's routes and their OpenAPI document. */
   http: HttpApi;
   watcher: RunWatcher;
+  fleet: FleetService;
 }
 
 export function createApp(deps: AppDeps): App {
   const useCases = createUseCases(deps);
-  const { runs, robots, startRun, receiveWebhook, watcher } = useCases;
+  const { runs, robots, startRun, receiveWebhook, watcher, fleet, activity, stats } = useCases;
   registerRunGauge(deps.metrics, runs);
 
   const app = express();
@@ -95,12 +105,14 @@ export function createApp(deps: AppDeps): App {
     ...runRoutes(runs, startRun),
     ...compoundRoutes(runs, startRun),
     ...robotRoutes(robots),
+    ...insightRoutes({ client: deps.client, runs, fleet, activity, stats }),
+    ...vendorRoutes(),
     ...docsRoutes(http),
   );
 
   app.use((req, _res, next) => next(new NotFound(`no route for ${req.method} ${req.path}`)));
   app.use(errorMiddleware(log));
-  return { app, http, watcher };
+  return { app, http, watcher, fleet };
 }
 
 /** mc_runs{status}: runs per status, counted from Temporal visibility at scrape time (true across processes). */
@@ -130,7 +142,7 @@ export interface WebServer {
 }
 
 export async function startWebServer(deps: AppDeps, opts: { port?: number; host?: string } = {}): Promise<WebServer> {
-  const { app, watcher } = createApp(deps);
+  const { app, watcher, fleet } = createApp(deps);
   const server = http.createServer(app);
   const host = opts.host ?? deps.config.MC_HOST;
   await new Promise<void>((resolve, reject) => {
@@ -147,6 +159,7 @@ export async function startWebServer(deps: AppDeps, opts: { port?: number; host?
     stop: async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
+      fleet.stop();
       await watcher.stop();
       await closed;
     },

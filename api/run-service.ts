@@ -7,7 +7,17 @@
 import { Client, WorkflowExecutionDescription, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Config } from '../lib/config';
 import { runUiLink, temporalUiUrl } from '../lib/temporal';
-import { approveNodeUpdate, cancelNodeUpdate, decideUpdate, hostConfirmUpdate, hostMessageUpdate, retryNodeUpdate, runStateQuery } from '../contracts/messages';
+import {
+  approveNodeUpdate,
+  cancelNodeUpdate,
+  decideUpdate,
+  hostConfirmUpdate,
+  hostMessageUpdate,
+  retryNodeUpdate,
+  robotSlotsQuery,
+  robotSlotsWorkflowId,
+  runStateQuery,
+} from '../contracts/messages';
 import type { NodeControlResult } from '../contracts/dag';
 import { McRobotId, McStatus, McTrigger } from '../contracts/search-attributes';
 import { emptyUsage, RUN_STATUSES } from '../contracts/pipeline';
@@ -21,16 +31,37 @@ const QUERY_DEADLINE_MS = 3000;
 
 export type { CompoundProgress, RunSummary, RunView };
 
-/** Listing options: the public query plus what the event stream needs. */
-export type ListOptions = Partial<ListRunsQuery> & { limit: number; runningOnly?: boolean; changedSince?: Date };
+/** Listing options: the public query plus what the event stream and the charts need. */
+export type ListOptions = Partial<ListRunsQuery> & { limit: number; runningOnly?: boolean; changedSince?: Date; startedSince?: Date; closedSince?: Date };
+
+/** Finished runs' final states kept by this process (they never change; Temporal stays the source). */
+const FINAL_STATES_KEPT = 300;
 
 export type NodeAction = 'cancel' | 'retry' | 'approve';
 
 export class RunService {
+  /** Final states of completed runs by `workflowId/runId`, least recently used first: reading one means reading its history. */
+  private readonly finalStates = new Map<string, RunState>();
+
   constructor(
     private readonly client: Client,
     private readonly config: Config,
   ) {}
+
+  /** The final state a completed run returned, from its history (cached: it cannot change). */
+  private async finalState(id: string, runId: string): Promise<RunState> {
+    const key = `${id}/${runId}`;
+    const known = this.finalStates.get(key);
+    if (known) {
+      this.finalStates.delete(key);
+      this.finalStates.set(key, known);
+      return known;
+    }
+    const state = (await this.client.workflow.getHandle(id, runId).result()) as RunState;
+    this.finalStates.set(key, state);
+    if (this.finalStates.size > FINAL_STATES_KEPT) this.finalStates.delete(this.finalStates.keys().next().value!);
+    return state;
+  }
 
   /** Link to a run's page in the Temporal Web UI. */
   uiLink(id: string): string {
@@ -47,6 +78,10 @@ export class RunService {
     if (q.runningOnly) clauses.push(`ExecutionStatus = 'Running'`);
     if (q.changedSince) clauses.push(`(ExecutionStatus = 'Running' OR CloseTime >= '${q.changedSince.toISOString()}')`);
     if (q.status) clauses.push(`McStatus = '${q.status}'`);
+    // closedBefore and startedSince are ISO times checked by their schemas (no quotes), safe inside the literal.
+    if (q.closedBefore) clauses.push(`CloseTime < '${new Date(q.closedBefore).toISOString()}'`);
+    if (q.startedSince) clauses.push(`StartTime >= '${q.startedSince.toISOString()}'`);
+    if (q.closedSince) clauses.push(`CloseTime >= '${q.closedSince.toISOString()}'`);
     // robotId matches the Id schema (no quotes), so it is safe inside the literal.
     if (q.robotId) clauses.push(`McRobotId = '${q.robotId}'`);
     const runs: RunSummary[] = [];
@@ -56,12 +91,18 @@ export class RunService {
         id: wf.workflowId,
         status: (wf.typedSearchAttributes.get(McStatus) as RunStatus | undefined) ?? 'Unknown',
         robotId: wf.typedSearchAttributes.get(McRobotId),
+        robotName: memo.robotName,
         trigger: wf.typedSearchAttributes.get(McTrigger),
         task: memo.task,
         currentStage: memo.currentStage,
         startedAt: wf.startTime.toISOString(),
         closedAt: wf.closeTime?.toISOString(),
         temporalStatus: wf.status.name,
+        usage: memo.usage,
+        gate: memo.gate,
+        offline: memo.offline,
+        error: memo.error,
+        interruptedStage: memo.interruptedStage,
         links: { temporalUi: runUiLink(this.config, wf.workflowId) },
       });
       if (runs.length >= q.limit) break;
@@ -87,12 +128,13 @@ export class RunService {
     const links = { temporalUi: runUiLink(this.config, id) };
     if (desc.status.name === 'COMPLETED') {
       // A completed run returned its final state: read it from history (no worker, no replay needed).
-      const state = (await handle.result()) as RunState;
+      const state = await this.finalState(id, desc.runId);
       return { ...state, stateSource: 'result', temporal, links };
     }
     try {
       const state = await this.client.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => handle.query(runStateQuery));
-      return { ...state, stateSource: 'query', temporal, links };
+      const slot = await this.slotPlace(state);
+      return { ...state, ...(slot ? { slot } : {}), stateSource: 'query', temporal, links };
     } catch {
       // No worker answered in time: what Temporal holds without one is the memo the workflow keeps up to date.
     }
@@ -113,6 +155,26 @@ export class RunService {
       temporal,
       links,
     };
+  }
+
+  /**
+   * Where a Pending run that waits for a concurrency slot stands in line, from its robot's semaphore workflow;
+   * undefined when it does not wait (or the semaphore does not answer quickly).
+   */
+  private async slotPlace(state: RunState): Promise<RunView['slot']> {
+    if (state.status !== 'Pending') return undefined;
+    const waited = state.events.some((e) => e.type === 'run.waiting');
+    const granted = state.events.some((e) => e.type === 'run.slot');
+    if (!waited || granted) return undefined;
+    try {
+      const slots = await this.client.withDeadline(Date.now() + 1000, () =>
+        this.client.workflow.getHandle(robotSlotsWorkflowId(state.robot.id)).query(robotSlotsQuery),
+      );
+      const i = slots.waiting.indexOf(state.runId);
+      return i < 0 ? undefined : { position: i + 1, waiting: slots.waiting.length, holders: slots.holders.length, limit: slots.limit };
+    } catch {
+      return undefined;
+    }
   }
 
   /**

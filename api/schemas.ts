@@ -8,9 +8,9 @@
 import { z } from 'zod';
 import { Id, NodeId, RobotId } from '../contracts/common';
 import { DagNodeSpec, DagNodeState, NodeDecision, NodeStatus, type NodeControlResult } from '../contracts/dag';
-import { ApprovalBody as ApprovalBodyContract, ApprovalSettings, BudgetSettings, HostConfirmInput, HostMessageInput } from '../contracts/gates';
+import { ApprovalBody as ApprovalBodyContract, ApprovalSettings, BudgetSettings, GateName, HostConfirmInput, HostMessageInput } from '../contracts/gates';
 import type { ContinuousState } from '../contracts/messages';
-import { RUN_STATUSES, RunStatus, StageName } from '../contracts/pipeline';
+import { RUN_STATUSES, RunStatus, StageName, Usage } from '../contracts/pipeline';
 import { OVERLAP_POLICIES, RobotFieldsObject, StoredRobot, WebhookSettings } from '../contracts/robot';
 import { CallerRunOptions, RunError, RunEvent, RunState as RunStateContract } from '../contracts/run';
 import { named } from './http/openapi';
@@ -24,6 +24,10 @@ export const InlineRobot = z
   .object({
     name: z.string().trim().min(1).max(100),
     role: z.string().trim().min(1).max(4000),
+    tools: RobotFieldsObject.shape.tools
+      .removeDefault()
+      .optional()
+      .describe('Registry tools this ad-hoc robot may use (default `http_fetch`); `command` lets its graph run commands on a desktop, each after an approval'),
   })
   .strict();
 
@@ -68,6 +72,7 @@ export const ListRunsQuery = z
     status: z.enum(RUN_STATUSES).optional(),
     robotId: Id.optional(),
     limit: z.coerce.number().int().min(1).max(1000).default(100),
+    closedBefore: z.string().datetime({ offset: true }).optional().describe('Only runs that closed before this time (paging through a closed column: pass the `closedAt` of the last run of the previous page)'),
   })
   .strict();
 export type ListRunsQuery = z.infer<typeof ListRunsQuery>;
@@ -99,18 +104,27 @@ export const StartedRun = named(
 );
 export type StartedRun = z.infer<typeof StartedRun>;
 
+/** What the board shows of a run's gate (from the memo). */
+const GateGlance = z.object({ gate: GateName, since: z.string(), deadline: z.string().optional() });
+
 export const RunSummary = named(
   'RunSummary',
   z.object({
     id: z.string(),
     status: z.union([RunStatus, z.literal('Unknown')]),
     robotId: z.string().optional(),
+    robotName: z.string().optional(),
     trigger: z.string().optional(),
-    task: z.string().optional(),
+    task: z.string().optional().describe('The task (its first 500 characters)'),
     currentStage: z.string().optional(),
     startedAt: z.string().optional(),
     closedAt: z.string().optional(),
     temporalStatus: z.string(),
+    usage: Usage.optional().describe('Tokens and cost so far'),
+    gate: GateGlance.optional().describe('The gate the run waits at'),
+    offline: z.boolean().optional(),
+    error: RunError.optional(),
+    interruptedStage: StageName.optional(),
     links: Links,
   }),
 );
@@ -118,11 +132,20 @@ export type RunSummary = z.infer<typeof RunSummary>;
 
 export const RunState = named('RunState', RunStateContract, 'Everything known about a run, as the workflow answers its runState query');
 
+/** Where a run waiting for a concurrency slot stands in its robot's line. */
+export const SlotPlace = z.object({
+  position: z.number().int().min(1).describe('1 = next to get a slot'),
+  waiting: z.number().int(),
+  holders: z.number().int(),
+  limit: z.number().int(),
+});
+
 export const RunView = named(
   'RunView',
   RunStateContract.partial()
     .required({ runId: true, status: true })
     .extend({
+      slot: SlotPlace.optional().describe('Pending runs waiting for a concurrency slot: their place in line (from the robot\'s semaphore)'),
       stateSource: z.enum(['query', 'result', 'memo']).describe('Where the state came from: the live workflow (query), its final result, or the memo (no worker; fewer fields)'),
       temporal: z.object({ workflowId: z.string(), runId: z.string().optional(), status: z.string(), historyLength: z.number().optional() }),
       links: Links,
@@ -165,13 +188,171 @@ export const CompoundProgress = named(
 );
 export type CompoundProgress = z.infer<typeof CompoundProgress>;
 
+/** What an activity entry says about its run: the task and robot it names, and where the run stands. */
+export const RunGlance = z.object({
+  task: z.string().describe('The task (its first 200 characters)'),
+  robotId: z.string(),
+  robotName: z.string(),
+  usage: Usage.optional(),
+  currentStage: StageName.optional(),
+  gate: GateName.optional(),
+  host: z.enum(['thinking', 'asking', 'confirming', 'confirmed']).optional(),
+  startedAt: z.string().optional(),
+  finishedAt: z.string().optional(),
+});
+export type RunGlance = z.infer<typeof RunGlance>;
+
 /** One message of GET /api/events (`event: run-event`). */
-export const RunEventMessage = named('RunEventMessage', RunEvent.extend({ runId: z.string(), status: RunStatus }));
+export const RunEventMessage = named('RunEventMessage', RunEvent.extend({ runId: z.string(), status: RunStatus, run: RunGlance.optional() }));
+export type RunEventMessage = z.infer<typeof RunEventMessage>;
 
 export const StatsReply = z.object({
   counts: z.record(RunStatus, z.number()),
   completionRate: z.number().nullable().describe('Done / (Done + Failed + Cancelled); null before any run finished'),
 });
+
+// ---- the page's read models: fleet, activity, charts, spend, recovery -----------------------------------------
+
+/** One live worker process, as its SDK worker heartbeats describe it (several Workers of one process are grouped). */
+export const FleetWorker = z.object({
+  key: z.string().describe('host/pid: one entry per worker process'),
+  identity: z.string().describe('The worker identity (pid@host by default)'),
+  hostName: z.string(),
+  processId: z.string().optional(),
+  taskQueues: z.array(z.string()),
+  kind: z.enum(['worker', 'desktop']).describe('worker: runs workflows and activities; desktop: activities of its own task queue only (command tasks)'),
+  status: z.string(),
+  cpu: z.number().nullable().describe('CPU use of the host, 0-1, as the SDK reports it'),
+  memory: z.number().nullable().describe('Memory use of the host, 0-1, as the SDK reports it'),
+  inFlightActivities: z.number().int(),
+  inFlightWorkflowTasks: z.number().int(),
+  processedActivities: z.number().int(),
+  lastHeartbeat: z.string(),
+  startedAt: z.string().optional(),
+  sdk: z.string(),
+});
+export type FleetWorker = z.infer<typeof FleetWorker>;
+
+export const FleetReply = named(
+  'Fleet',
+  z.object({
+    available: z.boolean().describe('False when this Temporal server does not list workers (see `note`)'),
+    note: z.string().optional(),
+    at: z.string(),
+    staleAfterSeconds: z.number(),
+    workers: z.array(FleetWorker),
+    totals: z.object({
+      workers: z.number().int(),
+      desktops: z.number().int(),
+      hosts: z.number().int(),
+      cpu: z.number().nullable().describe('Mean CPU use over the hosts, 0-1'),
+      memory: z.number().nullable().describe('Mean memory use over the hosts, 0-1'),
+      inFlightActivities: z.number().int(),
+    }),
+  }),
+  'The live workers ("desktops"), from the server\'s worker list (SDK worker heartbeats)',
+);
+export type FleetReply = z.infer<typeof FleetReply>;
+
+export const EVENT_KINDS = ['run', 'stage', 'gate', 'node', 'host', 'budget', 'approval'] as const;
+
+export const ActivityQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(500).default(100),
+    robotId: Id.optional(),
+    kind: z.enum(EVENT_KINDS).optional().describe('The first part of the event type (`stage` for stage.started, ...)'),
+    perRobot: z.coerce.number().int().min(1).max(500).default(25).describe('Most entries of one robot, so one chatty robot cannot drown the rest'),
+  })
+  .strict();
+export type ActivityQuery = z.infer<typeof ActivityQuery>;
+
+export const ActivityReply = named(
+  'Activity',
+  z.object({ events: z.array(RunEventMessage.extend({ id: z.string() })).describe('Newest first') }),
+  'Recent events of recent runs, read from Temporal: what the activity stream shows when the page opens',
+);
+
+export const SeriesQuery = z.object({ window: z.enum(['1h', '24h', '7d']).default('24h') }).strict();
+export type SeriesQuery = z.infer<typeof SeriesQuery>;
+
+const Percentiles = z.object({ n: z.number().int(), p50: z.number().nullable(), p90: z.number().nullable(), p99: z.number().nullable() });
+
+export const SeriesReply = named(
+  'Series',
+  z.object({
+    window: z.enum(['1h', '24h', '7d']),
+    bucketSeconds: z.number().int(),
+    buckets: z.array(
+      z.object({
+        t: z.string().describe('Start of the bucket'),
+        started: z.number().int(),
+        done: z.number().int(),
+        failed: z.number().int(),
+        cancelled: z.number().int(),
+        tokens: z.number().describe('Tokens of the runs that finished in the bucket'),
+        costUsd: z.number(),
+      }),
+    ),
+    stageDurationsMs: z.record(StageName, Percentiles).describe('Stage durations of the most recent finished runs of the window (up to `sampledRuns`)'),
+    sampledRuns: z.number().int(),
+    truncated: z.boolean().describe('More runs than the API reads in one answer were in the window'),
+  }),
+  'Runs, outcomes, tokens and cost over time, and stage duration percentiles, from Temporal visibility and the runs\' results',
+);
+export type SeriesReply = z.infer<typeof SeriesReply>;
+
+export const SpendQuery = z
+  .object({
+    days: z.coerce.number().int().min(1).max(90).default(14),
+    robotId: Id.optional(),
+    timezone: z.string().max(100).optional().describe('IANA time zone the days are counted in (default UTC)'),
+  })
+  .strict();
+export type SpendQuery = z.infer<typeof SpendQuery>;
+
+const DaySpend = z.object({ day: z.string(), runs: z.number().int(), inputTokens: z.number(), outputTokens: z.number(), costUsd: z.number() });
+
+export const SpendReply = named(
+  'Spend',
+  z.object({
+    timezone: z.string(),
+    days: z.array(z.string()).describe('YYYY-MM-DD, oldest first'),
+    robots: z.array(
+      z.object({
+        robotId: z.string(),
+        robotName: z.string(),
+        perDay: z.array(DaySpend),
+        total: DaySpend.omit({ day: true }),
+        lastRun: z.object({ id: z.string(), status: z.string(), startedAt: z.string() }).optional(),
+      }),
+    ),
+    truncated: z.boolean(),
+  }),
+  'Tokens and cost per robot per day, from the runs\' memos in Temporal visibility',
+);
+export type SpendReply = z.infer<typeof SpendReply>;
+
+export const RecoveryReply = named(
+  'Recovery',
+  z.object({
+    survived: z.boolean().describe('A worker was lost while this run was going, and the run went on'),
+    losses: z.array(
+      z.object({
+        kind: z.enum(['activity', 'workflow-task']),
+        stage: StageName.optional(),
+        activity: z.string().optional(),
+        nodeId: z.string().optional(),
+        attempt: z.number().int().optional(),
+        cause: z.string(),
+        at: z.string().optional(),
+      }),
+    ),
+    repeatedCompletedSteps: z.number().int().describe('Stage and node activities that had completed and were run again without a person or validator asking (0 expected)'),
+    summary: z.string().nullable().describe('In words, e.g. "worker lost during Tasks; resumed, 0 completed steps repeated"'),
+  }),
+  'What the run\'s own Temporal history says about lost workers and recovery',
+);
+export type RecoveryReply = z.infer<typeof RecoveryReply>;
 
 export const InfoReply = z.object({
   modelProvider: z.string(),

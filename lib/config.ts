@@ -82,6 +82,13 @@ export const EnvSchema = z.object({
   MC_SHUTDOWN_GRACE_SECONDS: int(0, 3600).default(10),
   /** Port for the worker's own /metrics when it runs as a separate process (0 = off). */
   MC_WORKER_METRICS_PORT: int(0, 65535).default(0),
+  /**
+   * How often each worker process reports itself to Temporal (SDK worker heartbeats: identity, task queue, host CPU
+   * and memory, slots in use), in seconds. The page's fleet overview is read from these.
+   */
+  MC_WORKER_HEARTBEAT_SECONDS: int(1, 60).default(5),
+  /** The API shows a worker as live while its last heartbeat is at most this old, in seconds (a killed worker then drops out). */
+  MC_FLEET_STALE_SECONDS: int(2, 3600).default(15),
 
   // ---- Models -----------------------------------------------------------------------------------------------
   /** offline | openai | anthropic | openai-compatible | auto (first configured provider, else offline). */

@@ -40,6 +40,15 @@ export async function connectClient(c: Config): Promise<Client> {
   return new Client({ connection, namespace: c.TEMPORAL_NAMESPACE });
 }
 
+/**
+ * Runtime options every worker process installs: SDK worker heartbeats every MC_WORKER_HEARTBEAT_SECONDS, so the
+ * server's worker list (what the fleet overview reads) knows each live worker, its host's CPU and memory and its
+ * slots in use. A process has one Runtime: install it once, before the first worker is created.
+ */
+export function workerRuntimeOptions(c: Pick<Config, 'MC_WORKER_HEARTBEAT_SECONDS'>): { workerHeartbeatInterval: number } {
+  return { workerHeartbeatInterval: c.MC_WORKER_HEARTBEAT_SECONDS * 1000 };
+}
+
 export async function connectWorkerConnection(c: Config): Promise<NativeConnection> {
   return NativeConnection.connect({ address: temporalAddress(c), tls: tlsOptions(c), apiKey: c.TEMPORAL_API_KEY });
 }

@@ -7,6 +7,7 @@ import { startApi } from '../api/main';
 import { ConfigError, loadConfig } from '../lib/config';
 import { createLogger, setLogLevel } from '../lib/log';
 import { createMetrics } from '../lib/metrics';
+import { workerRuntimeOptions } from '../lib/temporal';
 import { startWorker } from '../workers/main';
 
 const log = createLogger('serve');
@@ -27,7 +28,7 @@ async function retry<T>(what: string, fn: () => Promise<T>, timeoutMs = 60_000):
 async function main(): Promise<void> {
   const config = loadConfig();
   setLogLevel(config.MC_LOG_LEVEL);
-  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [], ...workerRuntimeOptions(config) });
   const metrics = createMetrics();
   const worker = await retry('Temporal (worker)', () => startWorker(config, metrics));
   const api = await retry('Temporal (api)', () => startApi(config, metrics));

@@ -24,7 +24,8 @@ export async function createTestEnv(extraArgs: string[] = []): Promise<TestWorkf
   if (!runtimeInstalled) {
     // Keep test output readable: only Temporal errors (failed activities are expected in some tests).
     try {
-      Runtime.install({ logger: new DefaultLogger('ERROR') });
+      // Worker heartbeats as the app's workers send them (lib/temporal.ts), so the fleet overview sees test workers.
+      Runtime.install({ logger: new DefaultLogger('ERROR'), workerHeartbeatInterval: '5s' });
     } catch {
       /* already installed in this process */
     }

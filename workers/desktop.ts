@@ -10,7 +10,7 @@ import { NativeConnection, Worker, DefaultLogger, Runtime } from '@temporalio/wo
 import { ActivityDeps, createActivityDeps, createDesktopActivities } from '../activities';
 import { ConfigError, Config, loadConfig } from '../lib/config';
 import { createLogger, setLogLevel } from '../lib/log';
-import { connectWorkerConnection, temporalAddress } from '../lib/temporal';
+import { connectWorkerConnection, temporalAddress, workerRuntimeOptions } from '../lib/temporal';
 
 const log = createLogger('desktop');
 
@@ -42,7 +42,7 @@ async function main(): Promise<void> {
   setLogLevel(config.MC_LOG_LEVEL);
   const i = process.argv.indexOf('--queue');
   const queue = i > 0 ? process.argv[i + 1] : undefined;
-  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: ['SIGINT', 'SIGTERM'] });
+  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: ['SIGINT', 'SIGTERM'], ...workerRuntimeOptions(config) });
   const connection = await connectWorkerConnection(config);
   const worker = await createDesktopWorker({ connection, config, queue });
   log.info(`desktop polling task queue "${worker.options.taskQueue}" on ${temporalAddress(config)}`);

@@ -8,7 +8,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { ConfigError, loadConfig, selectProvider, type Config } from '../lib/config';
 import { createLogger, setLogLevel } from '../lib/log';
 import { createMetrics, Metrics } from '../lib/metrics';
-import { connectWorkerConnection, ensureSearchAttributes, temporalAddress } from '../lib/temporal';
+import { connectWorkerConnection, ensureSearchAttributes, temporalAddress, workerRuntimeOptions } from '../lib/temporal';
 import { createRobotWorker } from './worker';
 
 const log = createLogger('worker');
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   setLogLevel(config.MC_LOG_LEVEL);
   // The runtime drains the worker on these signals (worker.shutdown), within the grace period.
-  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: ['SIGINT', 'SIGTERM'] });
+  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: ['SIGINT', 'SIGTERM'], ...workerRuntimeOptions(config) });
   const metrics = config.MC_WORKER_METRICS_PORT ? createMetrics() : undefined;
   let server: http.Server | undefined;
   if (metrics) {

@@ -26,7 +26,7 @@ function openStream(req: Request, res: Response): (chunk: string) => void {
 }
 
 const frame = (e: StreamEvent) =>
-  `id: ${e.id}\nevent: run-event\ndata: ${JSON.stringify({ runId: e.runId, status: e.status, ...e.event })}\n\n`;
+  `id: ${e.id}\nevent: run-event\ndata: ${JSON.stringify({ runId: e.runId, status: e.status, ...e.event, run: e.run })}\n\n`;
 
 const EVENT_STREAM = 'text/event-stream';
 

@@ -16,8 +16,25 @@ const safeNext = (next: string | undefined) => (next && /^\/(?!\/)[\w\-./?=&%#]*
 
 const HTML = 'text/html';
 
+/** The login page's own script and style: public, like the page (everything else of the page needs a session). */
+const LOGIN_ASSETS = { 'login.js': 'text/javascript; charset=utf-8', 'login.css': 'text/css; charset=utf-8' } as const;
+
 export function sessionRoutes(creds: Credentials, webDir: string): RouteDef[] {
   return [
+    ...(Object.keys(LOGIN_ASSETS) as (keyof typeof LOGIN_ASSETS)[]).map((file) =>
+      route(
+        {
+          method: 'get',
+          path: `/${file}`,
+          tag: 'page',
+          access: 'public',
+          summary: `The login page's ${file.endsWith('.js') ? 'script' : 'style'}`,
+          raw: true,
+          responses: { 200: { description: 'The file', contentType: LOGIN_ASSETS[file].split(';')[0], schema: z.string() } },
+        },
+        ({ res }) => res.type(LOGIN_ASSETS[file]).sendFile(path.join(webDir, file)),
+      ),
+    ),
     route(
       {
         method: 'get',

@@ -71,6 +71,6 @@ export function runInputOf(robot: StoredRobot, trigger: Trigger, extra: { task?:
 }
 
 /** The robot of a run that names no stored one: an ad-hoc robot given inline (version 0), or the built-in one. */
-export function unstoredRobot(inline?: { name: string; role: string }): RobotSnapshot {
-  return inline ? { id: 'adhoc', name: inline.name, role: inline.role, version: 0 } : DEFAULT_ROBOT;
+export function unstoredRobot(inline?: { name: string; role: string; tools?: string[] }): RobotSnapshot {
+  return inline ? { id: 'adhoc', name: inline.name, role: inline.role, version: 0, ...(inline.tools ? { tools: inline.tools } : {}) } : DEFAULT_ROBOT;
 }

@@ -24,7 +24,7 @@ import type { StartedRun } from '../schemas';
 import { deploymentOptions, runInputOf, unstoredRobot } from './run-input';
 
 /** Who runs it: a stored robot (by id, or already loaded), an ad-hoc robot given inline, or — absent — the built-in one. */
-export type RobotChoice = { id: string } | { stored: StoredRobot } | { inline: { name: string; role: string } };
+export type RobotChoice = { id: string } | { stored: StoredRobot } | { inline: { name: string; role: string; tools?: string[] } };
 
 export interface StartRunCommand {
   trigger: Trigger;
