@@ -52,7 +52,8 @@ export class ActivityFeed {
 
   async recent(q: ActivityQuery): Promise<{ events: ActivityEntry[] }> {
     const listed = await this.runs.list({ limit: RUNS_LISTED, robotId: q.robotId });
-    const chosen = pickRuns(listed, RUNS_PER_ROBOT, RUNS_READ);
+    // One robot asked for: its recent runs. A kind asked for: look further back, it may be rarer.
+    const chosen = q.robotId ? listed.slice(0, RUNS_READ) : pickRuns(listed, q.kind ? 2 * RUNS_PER_ROBOT : RUNS_PER_ROBOT, q.kind ? 2 * RUNS_READ : RUNS_READ);
     const entries: ActivityEntry[] = [];
     for (let i = 0; i < chosen.length; i += PARALLEL_READS) {
       const views = await Promise.all(chosen.slice(i, i + PARALLEL_READS).map((r) => this.runs.get(r.id).catch(() => undefined)));

@@ -51,7 +51,8 @@ export function fleetOf(heartbeats: Heartbeat[], nowMs: number, staleAfterSecond
   }
   const workers: FleetWorker[] = [...byProcess.entries()].map(([key, { beats, last }]) => {
     const newest = beats.reduce((a, b) => ((toMs(b.heartbeatTime) ?? 0) > (toMs(a.heartbeatTime) ?? 0) ? b : a));
-    const runsWorkflows = beats.some((b) => (b.workflowTaskSlotsInfo?.currentAvailableSlots ?? 0) + (b.workflowTaskSlotsInfo?.currentUsedSlots ?? 0) > 0);
+    // A Worker with no workflow slots runs activities of its own queue only: a desktop (workers/desktop.ts).
+    const activityOnly = (b: Heartbeat) => (b.workflowTaskSlotsInfo?.currentAvailableSlots ?? 0) + (b.workflowTaskSlotsInfo?.currentUsedSlots ?? 0) === 0;
     const started = beats.map((b) => toMs(b.startTime)).filter((t): t is number => t !== undefined);
     return {
       key,
@@ -59,7 +60,8 @@ export function fleetOf(heartbeats: Heartbeat[], nowMs: number, staleAfterSecond
       hostName: newest.hostInfo?.hostName || 'unknown host',
       processId: newest.hostInfo?.processId || undefined,
       taskQueues: [...new Set(beats.map((b) => b.taskQueue ?? '').filter(Boolean))].sort(),
-      kind: runsWorkflows ? 'worker' : 'desktop',
+      desktopQueues: [...new Set(beats.filter(activityOnly).map((b) => b.taskQueue ?? '').filter(Boolean))].sort(),
+      kind: beats.every(activityOnly) ? 'desktop' : 'worker',
       status: 'running',
       cpu: finite(newest.hostInfo?.currentHostCpuUsage),
       memory: finite(newest.hostInfo?.currentHostMemUsage),
