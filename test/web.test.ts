@@ -115,7 +115,6 @@ test('When a user starts a task from the page, then its page follows it to Done:
   expect(await page.locator('#run-result .markdown h1').count()).toBe(1);
   expect(await page.textContent('#run-result .markdown h1')).toContain('Summarise why durable execution matters');
   expect(await page.textContent('#run-result')).not.toContain('# Summarise');
-  await screenshot(page, 'run-graph.png', true);
 
   await board();
   const card = page.locator(`#board .column[data-status="Done"] .card[data-run-id="${id}"]`);
@@ -160,10 +159,9 @@ test('When a run waits at the delivery gate, then the reviewer sees the draft re
   expect(await page.textContent('#gate-subject h4')).toBe('The draft to be formatted and delivered');
   expect(await page.locator('#gate-subject .markdown').count()).toBeGreaterThanOrEqual(1);
   expect(await page.isVisible('#gate-subject details.raw pre')).toBe(false);
+  await screenshot(page, 'gate.png');
   await page.click('#gate-subject details.raw summary');
   expect(JSON.parse((await page.textContent('#gate-subject details.raw pre'))!)).toHaveProperty('tasks');
-  await page.setViewportSize({ width: 1440, height: 900 });
-  await screenshot(page, 'gate.png', true);
 
   await page.click('#gate-reject');
   await page.waitForSelector('#confirm-dialog[open]');
@@ -263,12 +261,32 @@ test('When there are many finished runs, then the Done column pages through them
 
 describe('at 390 px and 1440 px, in light and dark', () => {
   let runId: string;
+  let shotRunId: string;
   let robotId: string;
   beforeAll(async () => {
     robotId = 'layout-robot';
     await call('POST', '/api/robots', { id: robotId, name: 'Layout robot', role: 'Writes things for the layout test.', workMode: 'autonomous', schedule: { every: '1h' }, webhook: { enabled: true } });
-    runId = (await call('POST', '/api/runs', { task: `A task with one unbroken word: ${LONG_WORD}`, robotId })).json.id;
-    await waitFor(runId, (r) => ['Done', 'Failed'].includes(r.status));
+    const node = (id: string, title: string, kind: string, dependsOn: string[] = []) => ({ id, title, kind, dependsOn, instructions: `${title}.`, expectedOutput: `${title}: done well.` });
+    runId = (
+      await call('POST', '/api/runs', {
+        task: `A market report, with one unbroken word: ${LONG_WORD}`,
+        robotId,
+        dag: [
+          node('collect', 'Collect the notes', 'extract'),
+          node('market', 'Size the market', 'text', ['collect']),
+          node('rivals', 'Compare the rivals', 'text', ['collect']),
+          node('risks', 'List the risks', 'text', ['collect']),
+          node('draft', 'Draft the report', 'synthesize', ['market', 'rivals', 'risks']),
+          node('summary', 'Write the summary', 'text', ['draft']),
+        ],
+      })
+    ).json.id;
+    await waitFor(runId, (r) => r.status === 'Done', 60_000);
+    // The same graph on an ordinary task for the screenshot, and a run left waiting at its final gate (board).
+    shotRunId = (await call('POST', '/api/runs', { task: 'Market report on e-bikes in the Nordics', robotId, dag: (await call('GET', `/api/runs/${runId}`)).json.dag.nodes.map((n: Record<string, unknown>) => ({ id: n.id, title: n.title, kind: n.kind, dependsOn: n.dependsOn, instructions: n.instructions, expectedOutput: n.expectedOutput })) })).json.id;
+    const review = (await call('POST', '/api/runs', { task: 'Draft the launch announcement', approvals: { gates: [{ at: 'final' }] } })).json.id;
+    await waitFor(shotRunId, (r) => r.status === 'Done', 60_000);
+    await waitFor(review, (r) => r.status === 'Review', 60_000);
   });
 
   for (const [width, height] of [[390, 844], [1440, 900]] as const) {
@@ -278,7 +296,7 @@ describe('at 390 px and 1440 px, in light and dark', () => {
         const p = await ctx.newPage();
         for (const [name, hash, ready] of [
           ['board', '#/', `#board .card[data-run-id="${runId}"]`],
-          ['run', `#/run/${runId}`, '#run-graph svg.graph, #run-detail [data-run-status="Failed"]'],
+          ['run', `#/run/${runId}`, '#run-graph svg.graph g.node[data-node="summary"]'],
           ['robot', `#/robot/${robotId}`, '#robot-form'],
         ] as const) {
           await p.goto(`${api.web.url}/${hash}`);
@@ -289,7 +307,16 @@ describe('at 390 px and 1440 px, in light and dark', () => {
           expect([name, await seriousA11yViolations(p)]).toEqual([name, []]);
           expect([name, await pageViolations(p)]).toEqual([name, []]);
           if (name === 'board' && width === 390 && scheme === 'dark') await screenshot(p, 'phone-board.png');
-          if (name === 'board' && width === 1440 && scheme === 'dark') await screenshot(p, 'board.png', true);
+          if (name === 'board' && width === 1440 && scheme === 'dark') await screenshot(p, 'board.png');
+          if (name === 'run' && width === 1440 && scheme === 'dark') {
+            await p.goto(`${api.web.url}/#/run/${shotRunId}`);
+            await p.click('#run-graph g.node[data-node="draft"]');
+            await p.waitForSelector('#node-detail[data-node="draft"] .node-output');
+            expect(await seriousA11yViolations(p)).toEqual([]);
+            await p.setViewportSize({ width: 1440, height: 1500 });
+            await screenshot(p, 'run-graph.png');
+            await p.setViewportSize({ width, height });
+          }
         }
         await ctx.close();
       });
@@ -297,8 +324,10 @@ describe('at 390 px and 1440 px, in light and dark', () => {
   }
 });
 
-test('When the whole session is over, then no request left the machine, nothing was logged as an error, and the CSP was never violated', () => {
-  expect(rec.foreignRequests).toEqual([]);
-  expect(rec.consoleErrors.filter((e) => !/401|Failed to load resource.*(409|404)/.test(e))).toEqual([]);
-  expect(rec.cspViolations).toEqual([]);
+describe('at the end', () => {
+  test('When the whole session is over, then no request left the machine, nothing was logged as an error, and the CSP was never violated', () => {
+    expect(rec.foreignRequests).toEqual([]);
+    expect(rec.consoleErrors.filter((e) => !/401|Failed to load resource.*(409|404)/.test(e))).toEqual([]);
+    expect(rec.cspViolations).toEqual([]);
+  });
 });

@@ -33,10 +33,14 @@ function renderOverview(box) {
   );
 }
 
+let fleetOpen;
+
 function fleetList(f) {
   if (!f) return el('p', { class: 'muted' }, 'Asking Temporal for the live workers…');
   if (!f.available) return el('p', { class: 'muted' }, f.note);
-  return el('details', { class: 'fleet', open: true },
+  // Open on wide screens; on a phone the workers fold away under their summary (state kept while the page is open).
+  fleetOpen ??= window.matchMedia('(min-width: 641px)').matches;
+  return el('details', { class: 'fleet', open: fleetOpen, ontoggle: (ev) => (fleetOpen = ev.target.open) },
     el('summary', {}, `Desktops and workers (${f.workers.length}) · ${f.totals.inFlightActivities} activities in flight`),
     f.workers.length === 0
       ? el('p', { class: 'muted' }, `No worker has reported in the last ${f.staleAfterSeconds} s. Start one with npm run worker.`)
@@ -72,14 +76,12 @@ function card(r, now) {
   const draggable = r.status === 'Review' && r.gate && r.gate.gate !== 'budget';
   const tokens = tokensOf(r.usage);
   return el('div', { class: `card status-${String(r.status).toLowerCase()}`, 'data-run-id': r.id, draggable: draggable ? 'true' : undefined },
-    el('div', { class: 'card-top' },
-      el('span', { class: 'robot' }, r.robotName ?? r.robotId ?? ''),
-      el('span', { class: 'age', title: r.startedAt ? `started ${new Date(r.startedAt).toLocaleString()}` : undefined }, fmtAge(r.startedAt, now)),
-    ),
+    el('div', { class: 'robot' }, r.robotName ?? r.robotId ?? ''),
     el('a', { class: 'task', href: `#/run/${encodeURIComponent(r.id)}` }, r.task || '(task)'),
-    el('div', { class: 'status-line' }, statusLine(r)),
+    el('div', { class: 'status-line', title: statusLine(r) }, statusLine(r)),
     el('div', { class: 'meta' },
-      el('span', {}, fmtDuration(durationOf(r, now))),
+      el('span', { class: 'age', title: r.startedAt ? `started ${new Date(r.startedAt).toLocaleString()}` : undefined }, fmtAge(r.startedAt, now)),
+      el('span', { title: 'duration' }, fmtDuration(durationOf(r, now))),
       tokens ? el('span', {}, fmtTokens(tokens)) : null,
       r.usage?.costUsd ? el('span', {}, fmtCost(r.usage.costUsd)) : null,
     ),

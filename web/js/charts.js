@@ -20,7 +20,7 @@ function axes(yLabel, extra = []) {
   return [
     { stroke, grid, ticks: grid, font: '11px system-ui' },
     { stroke, grid, ticks: grid, font: '11px system-ui', size: 44, label: yLabel, labelSize: 14, labelFont: '11px system-ui' },
-    ...extra.map((a) => ({ stroke, grid: { show: false }, ticks: grid, font: '11px system-ui', size: 44, side: 1, ...a })),
+    ...extra.map((a) => ({ stroke, grid: { show: false }, ticks: grid, font: '11px system-ui', size: 56, side: 1, ...a })),
   ];
 }
 

@@ -129,6 +129,13 @@ export function fmtCost(usd) {
 export const fmtPct = (x) => (x === null || x === undefined ? '–' : `${Math.round(x * 100)}%`);
 export const fmtTime = (iso) => (iso ? new Date(iso).toLocaleTimeString() : '');
 export const fmtDateTime = (iso) => (iso ? new Date(iso).toLocaleString() : '');
+/** A time as the schedule's zone sees it ("Mon, 23 Nov 2026, 09:00 Europe/Berlin"), or local time without a zone. */
+export function fmtInZone(iso, timeZone) {
+  if (!iso) return '';
+  if (!timeZone) return fmtDateTime(iso);
+  const opts = { timeZone, weekday: 'short', day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' };
+  return `${new Intl.DateTimeFormat(undefined, opts).format(new Date(iso))} ${timeZone}`;
+}
 export function ordinal(n) {
   const s = ['th', 'st', 'nd', 'rd'];
   const v = n % 100;

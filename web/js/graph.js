@@ -44,13 +44,16 @@ export function drawGraph(layout, nodes, { selected, onSelect }) {
     const x = p.x - NODE_W / 2;
     const y = p.y - NODE_H / 2;
     const pick = () => onSelect(n.id);
+    const title = cut(n.title, 24);
+    const sub = cut(`${n.id} · ${n.kind} · ${n.status}`, 30);
     return svg('g', {
       class: `node status-${n.status}${n.id === selected ? ' selected' : ''}`,
       'data-node': n.id,
       tabindex: '0',
       role: 'button',
       'aria-pressed': String(n.id === selected),
-      'aria-label': `${n.title} (${n.id}): ${n.status}`,
+      // No aria-label: the accessible name is the text shown (a visible label must be part of the name); the
+      // node's details give the whole title.
       onclick: pick,
       onkeydown: (ev) => {
         if (ev.key === 'Enter' || ev.key === ' ') {
@@ -59,13 +62,13 @@ export function drawGraph(layout, nodes, { selected, onSelect }) {
         }
       },
     },
-      svg('title', {}, `${n.title} — ${n.status}`),
       svg('rect', { x, y, width: NODE_W, height: NODE_H, rx: 8 }),
-      svg('text', { x: x + 10, y: y + 21, class: 'title' }, cut(n.title, 24)),
-      svg('text', { x: x + 10, y: y + 40, class: 'sub' }, cut(`${n.id} · ${n.kind} · ${n.status}`, 30)),
+      svg('text', { x: x + 10, y: y + 21, class: 'title' }, title),
+      svg('text', { x: x + 10, y: y + 40, class: 'sub' }, sub),
     );
   });
-  const root = svg('svg', { class: 'graph', viewBox: `0 0 ${layout.width} ${layout.height}`, width: layout.width, height: layout.height, role: 'group', 'aria-label': `Task graph: ${nodes.length} tasks` },
+  // Drawn a little larger than laid out on wide screens; never wider than its box (CSS max-width, height auto).
+  const root = svg('svg', { class: 'graph', viewBox: `0 0 ${layout.width} ${layout.height}`, width: Math.round(layout.width * 1.25), height: Math.round(layout.height * 1.25), role: 'group', 'aria-label': `Task graph: ${nodes.length} tasks` },
     svg('defs', {}, svg('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: '9', refY: '5', markerWidth: '7', markerHeight: '7', orient: 'auto-start-reverse' }, svg('path', { d: 'M0 0 L10 5 L0 10 z', class: 'arrow' }))),
     svg('g', { class: 'edges' }, edges),
     svg('g', { class: 'nodes' }, shapes),

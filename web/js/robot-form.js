@@ -4,7 +4,7 @@
 // sections follow the product (Basic, Identity, Stages, Schedule & triggers, Approvals & budget, Delivery,
 // Integrations); a field no section names goes to the one its name suggests. The API's 400 answers name each
 // bad field (`details[].field`), and the message is shown at that field.
-import { $$, api, capital, el, fmtDateTime, loadScript, localZone, post } from './dom.js';
+import { $$, api, capital, el, fmtInZone, loadScript, localZone, post } from './dom.js';
 
 let docPromise;
 export const openApi = () => (docPromise ??= api('/openapi.json'));
@@ -437,7 +437,7 @@ export async function robotEditor({ mode, robot, onSaved }) {
       robot
         ? el('div', {},
             el('b', {}, robot.state?.paused ? 'Paused: no next run.' : next.length ? 'Next runs (from Temporal):' : 'No next run.'),
-            next.length ? el('ul', { class: 'plain', id: 'next-runs' }, next.slice(0, 5).map((t) => el('li', {}, el('time', { datetime: t }, fmtDateTime(t))))) : null,
+            next.length ? el('ul', { class: 'plain', id: 'next-runs' }, next.slice(0, 5).map((t) => el('li', {}, el('time', { datetime: t }, fmtInZone(t, robot.schedule?.timezone))))) : null,
             el('p', { class: 'hint' }, 'Saved changes show their next runs here.'),
           )
         : el('p', { class: 'hint' }, 'The next run times come from Temporal once the robot is created.'),

@@ -1,7 +1,7 @@
 // Robots: the list (status, mode, schedule in words, next and last run, runs and spend today) and a robot's page
 // (assign a task, pause / resume / run the schedule now / backfill, the webhook secret shown once, delete after a
 // confirmation, spend per day, recent runs, the editor).
-import { $, api, el, fmtAge, fmtCost, fmtDateTime, fmtTokens, localZone, post, toast, tokensOf } from './dom.js';
+import { $, api, el, fmtAge, fmtCost, fmtDateTime, fmtInZone, fmtTokens, localZone, post, toast, tokensOf } from './dom.js';
 import { confirmAction } from './confirm.js';
 import { openRunForm } from './run-form.js';
 import { robotEditor, scheduleWords } from './robot-form.js';
@@ -60,7 +60,7 @@ export function robotsView(root) {
               el('td', { 'data-label': 'Status' }, el('span', { class: `badge robot-${stateOf(r).toLowerCase().replace(' ', '-')}` }, stateOf(r))),
               el('td', { 'data-label': 'Mode' }, MODES[r.mode] ?? r.mode),
               el('td', { 'data-label': 'Schedule' }, words[i]),
-              el('td', { 'data-label': 'Next run', 'data-field': 'next-run' }, r.state.nextRunTimes[0] ? el('time', { datetime: r.state.nextRunTimes[0] }, fmtDateTime(r.state.nextRunTimes[0])) : '–'),
+              el('td', { 'data-label': 'Next run', 'data-field': 'next-run' }, r.state.nextRunTimes[0] ? el('time', { datetime: r.state.nextRunTimes[0] }, fmtInZone(r.state.nextRunTimes[0], r.schedule?.timezone)) : '–'),
               el('td', { 'data-label': 'Last run' }, last ? fmtAge(last) : '–'),
               el('td', { 'data-label': 'Runs today' }, String(s?.total.runs ?? 0)),
               el('td', { 'data-label': 'Spend today' }, s ? `${fmtTokens(s.total.inputTokens + s.total.outputTokens)} · ${fmtCost(s.total.costUsd)}` : '–'),
@@ -224,15 +224,18 @@ export function robotView(root, id) {
 
   const renderSummary = async (r) => {
     const words = await scheduleWords(r);
+    const zone = r.schedule?.timezone;
     summaryBox.replaceChildren(
-      el('h3', {}, 'How it runs'),
-      el('p', { id: 'robot-schedule-words' }, words),
-      r.state.paused ? el('p', {}, el('b', {}, 'Paused'), r.state.note && !r.state.note.startsWith('mc:') ? `: ${r.state.note}` : '') : null,
-      r.state.nextRunTimes.length
-        ? el('div', {}, el('b', {}, 'Next runs'), el('ul', { class: 'plain', id: 'robot-next-runs' }, r.state.nextRunTimes.slice(0, 5).map((t) => el('li', {}, el('time', { datetime: t }, fmtDateTime(t))))))
-        : el('p', { class: 'muted' }, 'No next run scheduled.'),
-      r.events.length ? el('ul', { class: 'plain small' }, r.events.slice(-6).map((e) => el('li', {}, `${e.at ? `${fmtDateTime(e.at)}: ` : ''}${e.message}`))) : null,
-      el('a', { href: r.links.schedule, target: '_blank', rel: 'noopener' }, 'Its schedule in the Temporal UI'),
+      ...[
+        el('h3', {}, 'How it runs'),
+        el('p', { id: 'robot-schedule-words' }, words),
+        r.state.paused ? el('p', {}, el('b', {}, 'Paused'), r.state.note && !r.state.note.startsWith('mc:') ? `: ${r.state.note}` : '') : null,
+        r.state.nextRunTimes.length
+          ? el('div', {}, el('b', {}, 'Next runs'), el('ul', { class: 'plain', id: 'robot-next-runs' }, r.state.nextRunTimes.slice(0, 5).map((t) => el('li', {}, el('time', { datetime: t }, fmtInZone(t, zone))))))
+          : el('p', { class: 'muted' }, 'No next run scheduled.'),
+        r.events.length ? el('ul', { class: 'plain small' }, r.events.slice(-6).map((e) => el('li', {}, `${e.at ? `${fmtDateTime(e.at)}: ` : ''}${e.message}`))) : null,
+        el('a', { href: r.links.schedule, target: '_blank', rel: 'noopener' }, 'Its schedule in the Temporal UI'),
+      ].filter(Boolean),
     );
   };
 
@@ -240,16 +243,24 @@ export function robotView(root, id) {
     const row = s.robots[0];
     const days = row?.perDay ?? s.days.map((day) => ({ day, runs: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 }));
     const max = Math.max(1, ...days.map((d) => d.inputTokens + d.outputTokens));
+    const withRuns = days.filter((d) => d.runs > 0).reverse();
     spendBox.replaceChildren(
-      el('h3', { id: 'spend-title' }, 'Spend per day'),
-      el('table', { class: 'spend' },
-        el('thead', {}, el('tr', {}, ['Day', 'Runs', 'Tokens', 'Cost', ''].map((h) => el('th', { scope: 'col' }, h)))),
-        el('tbody', {}, [...days].reverse().map((d) => {
-          const bar = el('span', { class: 'fill' });
-          bar.style.width = `${((d.inputTokens + d.outputTokens) / max) * 100}%`;
-          return el('tr', { 'data-day': d.day }, el('td', {}, d.day), el('td', {}, String(d.runs)), el('td', {}, fmtTokens(d.inputTokens + d.outputTokens)), el('td', {}, fmtCost(d.costUsd)), el('td', { class: 'bar-cell' }, el('span', { class: 'bar' }, bar)));
-        })),
+      el('h3', { id: 'spend-title' }, `Spend per day (last ${days.length} days)`),
+      // One bar per day: its height is the day's tokens (set through CSSOM; the CSP allows no style attributes).
+      el('div', { class: 'day-bars', role: 'img', 'aria-label': `Tokens per day, ${days[0]?.day} to ${days.at(-1)?.day}` },
+        days.map((d) => {
+          const bar = el('span', { class: 'day', title: `${d.day}: ${d.runs} runs, ${fmtTokens(d.inputTokens + d.outputTokens)}, ${fmtCost(d.costUsd)}` });
+          bar.style.height = `${Math.max(2, ((d.inputTokens + d.outputTokens) / max) * 100)}%`;
+          return bar;
+        }),
       ),
+      withRuns.length
+        ? el('table', { class: 'spend' },
+            el('thead', {}, el('tr', {}, ['Day', 'Runs', 'Tokens', 'Cost'].map((h) => el('th', { scope: 'col' }, h)))),
+            el('tbody', {}, withRuns.map((d) => el('tr', { 'data-day': d.day }, el('td', {}, d.day), el('td', {}, String(d.runs)), el('td', {}, fmtTokens(d.inputTokens + d.outputTokens)), el('td', {}, fmtCost(d.costUsd))))),
+            row ? el('tfoot', {}, el('tr', {}, el('th', { scope: 'row' }, 'Total'), el('td', {}, String(row.total.runs)), el('td', {}, fmtTokens(row.total.inputTokens + row.total.outputTokens)), el('td', {}, fmtCost(row.total.costUsd)))) : null,
+          )
+        : el('p', { class: 'muted' }, 'No runs in these days.'),
       el('p', { class: 'muted small' }, `Days in ${s.timezone}; a run counts on the day it started.`),
     );
   };
