@@ -71,6 +71,15 @@ test('When a robot is created from the page with a schedule and a gate, then Gen
   await page.click('#tab-control');
   await page.check('[data-toggle="approvals"]');
   expect(await field('approvals.gates.0.at').inputValue()).toBe('final');
+  // Delivery: the destination types are the API's own (its robot schema in /openapi.json), not a list in the page.
+  await page.click('#tab-delivery');
+  await page.click('[data-add="delivery"]');
+  const doc = (await call('GET', '/openapi.json')).json;
+  const types = doc.components.schemas.CreateRobotBody.properties.delivery.items.oneOf.map((v: { properties: { type: { enum: string[] } } }) => v.properties.type.enum[0]);
+  expect(types.length).toBeGreaterThan(1);
+  expect(await page.locator('#robot-form [data-path="delivery.0.type"] option').evaluateAll((os) => os.map((o) => o.getAttribute('value')))).toEqual(types);
+  await page.click('[data-remove="delivery.0"]');
+  expect(await page.locator('#robot-form [data-path="delivery.0.type"]').count()).toBe(0);
 
   await page.click('#robot-save');
   const cronError = page.locator('#robot-form [data-field="schedule.cron"] .field-error');

@@ -188,6 +188,19 @@ test('When a user asks for the Robot Host, then the page carries the conversatio
   await page.waitForSelector('#run-detail [data-run-status="Done"]', { timeout: 30_000 });
 });
 
+test('When a compound goal is started from the page, then it runs as a compound run and is planned as a graph', async () => {
+  await board();
+  await page.click('#new-run-button');
+  await page.check('#run-form input[name=kind][value=compound]');
+  expect(await page.textContent('#task-label')).toMatch(/Goal/);
+  await page.fill('#task', 'Launch the spring campaign: research, plan and write the announcement');
+  await page.click('#run-start');
+  await page.waitForURL(/#\/run\//);
+  await page.waitForSelector('#run-detail [data-run-status="Done"]', { timeout: 30_000 });
+  expect(await page.textContent('#run-head')).toMatch(/Triggercompound/);
+  expect(await page.locator('#run-graph svg.graph g.node').count()).toBeGreaterThanOrEqual(2);
+});
+
 test('When a command task is started on a chosen desktop, then it waits for approval, and once approved it runs there', async () => {
   await board();
   // The desktop is in the fleet (its own heartbeats) and offered by the form.
