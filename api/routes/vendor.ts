@@ -14,8 +14,8 @@ const JS = 'text/javascript; charset=utf-8';
 /** Name served under /vendor/ → the package, the file in it, and its type. */
 export const VENDOR_FILES: Record<string, { pkg: string; file: string; type: string }> = {
   'marked.js': { pkg: 'marked', file: 'lib/marked.esm.js', type: JS },
-  'purify.js': { pkg: 'dompurify', file: 'dist/purify.es.mjs', type: JS },
-  'uplot.js': { pkg: 'uplot', file: 'dist/uPlot.esm.js', type: JS },
+  'purify.js': { pkg: 'dompurify', file: 'dist/purify.min.js', type: JS },
+  'uplot.js': { pkg: 'uplot', file: 'dist/uPlot.iife.min.js', type: JS },
   'uplot.css': { pkg: 'uplot', file: 'dist/uPlot.min.css', type: 'text/css; charset=utf-8' },
   'dagre.js': { pkg: '@dagrejs/dagre', file: 'dist/dagre.esm.js', type: JS },
   'cronstrue.js': { pkg: 'cronstrue', file: 'dist/cronstrue.min.js', type: JS },

@@ -1,14 +1,15 @@
 // The metrics sidebar: small charts where a chart reads better than a number. Runs started and finished per
 // minute or hour, tokens and cost over time, and fleet CPU/RAM are uPlot charts (served by the API from its
 // node_modules); the success/failure ratio and the stage duration percentiles are plain bars.
-import { api, capital, debounce, el, fmtCost, fmtDuration, fmtInt, fmtPct, loadStyle } from './dom.js';
+import { api, capital, debounce, el, fmtCost, fmtDuration, fmtInt, fmtPct, loadScript, loadStyle } from './dom.js';
 import { on, store } from './store.js';
 
 const STAGES = ['inspiration', 'goals', 'tasks', 'validation', 'delivery'];
 let uPlotModule;
 const loadUPlot = () => {
   loadStyle('/vendor/uplot.css');
-  uPlotModule ??= import('/vendor/uplot.js').then((m) => m.default);
+  // uPlot's minified build is a classic script that sets window.uPlot.
+  uPlotModule ??= loadScript('/vendor/uplot.js').then(() => window.uPlot);
   return uPlotModule;
 };
 

@@ -3,9 +3,23 @@
 import { $, $$, api, debounce } from './dom.js';
 import { addActivity, applyEvent, emit, loadActivity, loadBoard, loadRobots, loadStats, store } from './store.js';
 import { boardView } from './board.js';
-import { runView } from './run-page.js';
-import { robotsView, robotView } from './robots.js';
 import { initRunForm, openRunForm } from './run-form.js';
+
+// The board comes with the first load; the other views (and their libraries) load when first opened.
+const lazy = (load, name) => (root, ...args) => {
+  let stop;
+  let gone = false;
+  load().then((m) => {
+    if (!gone) stop = m[name](root, ...args);
+  });
+  return () => {
+    gone = true;
+    stop?.();
+  };
+};
+const runView = lazy(() => import('./run-page.js'), 'runView');
+const robotsView = lazy(() => import('./robots.js'), 'robotsView');
+const robotView = lazy(() => import('./robots.js'), 'robotView');
 
 // ---- router ------------------------------------------------------------------------------------------------------
 

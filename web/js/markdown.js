@@ -3,13 +3,16 @@
 // marked let through), and the result is inserted as a DOM fragment. Both libraries are served by the API from its
 // node_modules (no CDN). Images are dropped (no request may leave the machine); links open in a new tab without a
 // referrer.
+import { loadScript } from './dom.js';
+
 let libs;
 
 const escapeHtml = (t) => String(t).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 export function markdownLibs() {
-  libs ??= Promise.all([import('/vendor/marked.js'), import('/vendor/purify.js')]).then(([m, p]) => {
-    const purify = p.default;
+  // DOMPurify's minified build is a classic script (it sets window.DOMPurify); marked is an ES module.
+  libs ??= Promise.all([import('/vendor/marked.js'), loadScript('/vendor/purify.js')]).then(([m]) => {
+    const purify = window.DOMPurify;
     purify.addHook('afterSanitizeAttributes', (node) => {
       if (node.tagName === 'A') {
         node.setAttribute('target', '_blank');
