@@ -327,6 +327,7 @@ describe('at 390 px and 1440 px, in light and dark', () => {
             await p.waitForSelector('#node-detail[data-node="draft"] .node-output');
             expect(await seriousA11yViolations(p)).toEqual([]);
             await p.setViewportSize({ width: 1440, height: 1500 });
+            await p.evaluate('window.scrollTo(0, 0)');
             await screenshot(p, 'run-graph.png');
             await p.setViewportSize({ width, height });
           }

@@ -269,7 +269,7 @@ export function runView(root, id) {
     const selected = nodes.find((n) => n.id === ui.selected);
     return [
       el('h3', {}, `Task graph (${nodes.length} tasks)`),
-      s.dag.summary ? el('p', { class: 'muted small' }, s.dag.summary) : null,
+      s.dag.summary ? el('details', { class: 'raw small' }, el('summary', {}, 'Rolling summary'), el('p', { class: 'muted' }, s.dag.summary)) : null,
       el('div', { class: 'legend small' }, ['pending', 'waiting', 'running', 'done', 'failed', 'skipped', 'cancelled'].map((st) => el('span', { class: `key status-${st}` }, st))),
       drawGraph(ui.layout, nodes, {
         selected: ui.selected,
