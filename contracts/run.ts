@@ -3,7 +3,9 @@
  * (RunState, and the compact RunMemo kept in Temporal for readers without a worker).
  */
 import { z } from 'zod';
+import { ArtifactInfo } from './artifacts';
 import { IsoTime } from './common';
+import { DeliveryPlan, DeliveryState } from './delivery';
 import { DagNodeSpec, DagState, NODE_FAILURE_POLICIES } from './dag';
 import { ApprovalRecord, ApprovalSettings, BudgetSettings, GateName, HostSettings, HostState, PendingGate } from './gates';
 import { ModelCallRecord, ModelTier, RunStatus, StageName, StageStatus, STAGES, Trigger, Usage } from './pipeline';
@@ -115,6 +117,8 @@ export const RunInput = z.object({
    * from the robot's semaphore workflow before its first stage.
    */
   concurrencyLimit: z.number().int().min(1).optional(),
+  /** Where the result goes after the `final` gate, and what a failed destination means (the robot's `delivery`). */
+  delivery: DeliveryPlan.optional(),
 });
 export type RunInput = z.infer<typeof RunInput>;
 
@@ -177,6 +181,10 @@ export const RunState = z.object({
   budget: BudgetSettings.optional(),
   /** Robot Host conversation, when the run has one. */
   host: HostState.optional(),
+  /** Each destination's delivery (status, attempts, response, at, error) and the warning of `onFailure: warn`. */
+  delivery: DeliveryState.optional(),
+  /** Files kept outside the history: delivered files, outputs too large for it. Served at /api/runs/:id/artifacts/:name. */
+  artifacts: z.array(ArtifactInfo).optional(),
   events: z.array(RunEvent),
 });
 export type RunState = z.infer<typeof RunState>;
