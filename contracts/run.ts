@@ -85,6 +85,8 @@ export const RunOptions = z
     validateNodes: z.boolean().optional(),
     /** Task graph: re-runs of a node with the validator's feedback, default 1. */
     maxNodeRevisions: z.number().int().min(0).max(5).optional(),
+    /** Delivery: Temporal attempts of each destination (5xx, 429, network errors), default 5. */
+    deliveryMaxAttempts: z.number().int().min(1).max(20).optional(),
     /** Task graph: desktop task queue that runs `command` nodes naming no worker (the API fills in MC_DESKTOP_QUEUE). */
     desktopQueue: z.string().optional(),
   })

@@ -133,8 +133,6 @@ export const EnvSchema = z.object({
   MC_ARTIFACT_DIR: optionalString,
   /** Outputs larger than this (bytes of JSON) are kept in the artifact store and referenced from history (claim check). */
   MC_INLINE_OUTPUT_MAX_BYTES: int(1024, 1_000_000).default(65_536),
-  /** Temporal attempts of each delivery destination (5xx, 429, network errors are retried; other 4xx are not). */
-  MC_DELIVERY_MAX_ATTEMPTS: int(1, 50).default(5),
   /** Time limit of one delivery attempt (a request to a webhook or platform, an SMTP send), in milliseconds. */
   MC_DELIVERY_TIMEOUT_MS: int(100, 600_000).default(15_000),
   /** SMTP server of the `email` destination: smtp://user:password@host:587 or smtps://…:465. Never logged. */
