@@ -87,10 +87,17 @@ export class CredentialNotFound extends Error {}
 
 /** The encrypted store in Temporal (see above). The API stores and lists; workers resolve. */
 export class CredentialStore {
+  private key?: string;
+
+  /** `secretKey`: the key, or a function giving it (read the first time a value is sealed or unsealed). */
   constructor(
     private readonly client: Client,
-    private readonly secretKey: string,
+    private readonly secretKey: string | (() => string),
   ) {}
+
+  private get keyValue(): string {
+    return (this.key ??= typeof this.secretKey === 'string' ? this.secretKey : this.secretKey());
+  }
 
   private async stored(name: string): Promise<StoredCredential | undefined> {
     try {
@@ -107,7 +114,7 @@ export class CredentialStore {
   async put(name: string, value: string, description?: string): Promise<CredentialInfo> {
     const now = new Date().toISOString();
     const existing = await this.stored(name);
-    const record: StoredCredential = { name, description, createdAt: existing?.createdAt ?? now, updatedAt: now, sealed: seal(this.secretKey, name, value) };
+    const record: StoredCredential = { name, description, createdAt: existing?.createdAt ?? now, updatedAt: now, sealed: seal(this.keyValue, name, value) };
     const action = {
       type: 'startWorkflow' as const,
       workflowType: 'credentialHolder',
@@ -157,7 +164,7 @@ export class CredentialStore {
   /** The secret itself: for the worker's activities only (never returned by the API). */
   async reveal(name: string): Promise<string | undefined> {
     const s = await this.stored(name);
-    return s ? unseal(this.secretKey, name, s.sealed) : undefined;
+    return s ? unseal(this.keyValue, name, s.sealed) : undefined;
   }
 }
 

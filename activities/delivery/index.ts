@@ -34,7 +34,6 @@ export function createDeliveryActivities(deps: ActivityDeps): Record<`deliver${C
   const runtime = createActivityRuntime(deps);
   const store: ArtifactStore = deps.artifacts ?? createArtifactStore(artifactDir(deps.config));
   const env = deps.env ?? process.env;
-  let secretKey: string | undefined;
 
   const activity =
     (definition: DestinationDefinition<any>): DeliveryActivity =>
@@ -53,8 +52,7 @@ export function createDeliveryActivities(deps: ActivityDeps): Record<`deliver${C
           lookup: deps.lookup,
           async credential(name) {
             try {
-              secretKey ??= resolveSecretKey(deps.config);
-              const value = await resolveCredential(name, { env, store: new CredentialStore(client, secretKey) });
+              const value = await resolveCredential(name, { env, store: new CredentialStore(client, () => resolveSecretKey(deps.config)) });
               secrets.push(value);
               return value;
             } catch (err) {
