@@ -161,15 +161,20 @@ export function createChatCompletion(deps: ChatCompletionDeps) {
         for (const s of stops) s();
         fn();
       };
+      // Each event once, in order, whether it came pushed one by one or all at once with the final state.
+      let lastSeq = 0;
+      const progress = (status: RunStatus, event: RunEvent) => {
+        if (!opts.onProgress || event.seq <= lastSeq) return;
+        lastSeq = event.seq;
+        opts.onProgress({ runId, status, event });
+      };
       const consider = (view: RunView) => {
+        for (const e of view.events ?? []) progress(view.status, e);
         if (isTerminal(view.status) || view.status === 'Review') finish(() => resolve(view));
       };
       const check = () => deps.runs.live(runId).then(consider, () => undefined);
       stops.push(deps.watcher.onState(runId, consider));
-      if (opts.onProgress) {
-        const onProgress = opts.onProgress;
-        stops.push(deps.watcher.onEvent((e) => e.runId === runId && onProgress({ runId, status: e.status, event: e.event })));
-      }
+      if (opts.onProgress) stops.push(deps.watcher.onEvent((e) => e.runId === runId && progress(e.status, e.event)));
       const timer = setInterval(check, RECHECK_MS);
       stops.push(() => clearInterval(timer));
       if (opts.signal) {
