@@ -147,6 +147,23 @@ export const SCENARIOS: Record<string, Scenario> = Object.fromEntries([
   ),
   // A stage timeout of 1 s against an offline model that takes 1.5 s a call, one attempt: Failed.
   one('failed', (h) => h.start({ ...PLAIN, options: { stageMaxAttempts: 1, stageTimeoutSeconds: 1 } }), slow),
+  // Delivery to the robot's destinations (a webhook at the local site and a file), after the final gate.
+  ...(
+    [
+      ['delivery-destinations', 200, 'warn'],
+      ['delivery-warned', 400, 'warn'],
+      ['delivery-failed', 400, 'fail'],
+    ] as const
+  ).map(([name, status, onFailure]) =>
+    one(name, async (h) => {
+      h.setSiteStatus(status);
+      return h.start(
+        base(`Deliver the report (${name})`, {
+          delivery: { onFailure, destinations: [{ type: 'webhook', url: `${h.siteUrl}/deliver` }, ...(onFailure === 'warn' ? [{ type: 'file' as const, name: 'report' }] : [])] },
+        }),
+      );
+    }),
+  ),
   one('host', async (h) => {
     // The Robot Host asks until it has enough, then the task is confirmed.
     const run = await h.start(base('Clarify this task please', { host: { enabled: true, maxTurns: 3 } }));
