@@ -10,7 +10,9 @@ import path from 'node:path';
 import express from 'express';
 import client from 'prom-client';
 import type { Client } from '@temporalio/client';
+import { artifactDir, createArtifactStore, type ArtifactStore } from '../lib/artifact-store';
 import type { Config } from '../lib/config';
+import { CredentialStore, resolveSecretKey } from '../lib/credentials';
 import { createLogger } from '../lib/log';
 import type { Metrics } from '../lib/metrics';
 import { Credentials, requireAuth } from './auth';
@@ -20,10 +22,13 @@ import { HttpApi } from './http/route';
 import { RobotService } from './robots/service';
 import { RobotStore } from './robots/store';
 import { resolveWebhookKey } from './robots/webhook-signature';
+import { artifactRoutes } from './routes/artifacts';
 import { compoundRoutes } from './routes/compound';
+import { credentialRoutes } from './routes/credentials';
 import { docsRoutes } from './routes/docs';
 import { eventRoutes } from './routes/events';
 import { hookRoutes } from './routes/hooks';
+import { openAiAuth, openAiErrorMiddleware, openAiRoutes } from './routes/openai';
 import { robotRoutes } from './routes/robots';
 import { runRoutes } from './routes/runs';
 import { sessionRoutes } from './routes/session';
@@ -35,6 +40,7 @@ import { vendorRoutes } from './routes/vendor';
 import { RunService } from './run-service';
 import { RunStats } from './run-stats';
 import { RunWatcher } from './run-watcher';
+import { type ChatCompletion, createChatCompletion } from './use-cases/chat-completion';
 import { createReceiveWebhook, type ReceiveWebhook } from './use-cases/receive-webhook';
 import { createStartRun, type StartRun } from './use-cases/start-run';
 
@@ -56,7 +62,13 @@ export interface UseCases {
   robots: RobotService;
   startRun: StartRun;
   receiveWebhook: ReceiveWebhook;
+  /** Robots as OpenAI chat completions (/v1). */
+  chat: ChatCompletion;
   watcher: RunWatcher;
+  /** Delivered files and outputs too large for history (lib/artifact-store.ts). */
+  artifacts: ArtifactStore;
+  /** The encrypted credential store (values go in, never out). */
+  credentials: CredentialStore;
   fleet: FleetService;
   activity: ActivityFeed;
   stats: RunStats;
@@ -70,8 +82,12 @@ export function createUseCases(deps: AppDeps): UseCases {
   const webhookKey = resolveWebhookKey(deps.config);
   const robots = new RobotService({ client: deps.client, config: deps.config, store, runs, startRun, webhookKey });
   const receiveWebhook = createReceiveWebhook({ robots: store, startRun, webhookKey });
+  const artifacts = createArtifactStore(artifactDir(deps.config));
+  const chat = createChatCompletion({ client: deps.client, startRun, runs, watcher, robots: store, artifacts });
+  // The key is read (or generated) when the first credential is stored, not at start-up.
+  const credentials = new CredentialStore(deps.client, () => resolveSecretKey(deps.config));
   const fleet = new FleetService(deps.client, deps.config);
-  return { runs, robots, startRun, receiveWebhook, watcher, fleet, activity: new ActivityFeed(runs), stats: new RunStats(runs) };
+  return { runs, robots, startRun, receiveWebhook, chat, watcher, artifacts, credentials, fleet, activity: new ActivityFeed(runs), stats: new RunStats(runs) };
 }
 
 export interface App {
@@ -84,7 +100,7 @@ export interface App {
 
 export function createApp(deps: AppDeps): App {
   const useCases = createUseCases(deps);
-  const { runs, robots, startRun, receiveWebhook, watcher, fleet, activity, stats } = useCases;
+  const { runs, robots, startRun, receiveWebhook, chat, watcher, artifacts, credentials, fleet, activity, stats } = useCases;
   registerRunGauge(deps.metrics, runs);
 
   const app = express();
@@ -95,6 +111,8 @@ export function createApp(deps: AppDeps): App {
   // Public routes, then everything else behind credentials. Webhooks authenticate by signature over the raw body,
   // so they come before the credentials middleware and the JSON parser.
   http.add(healthRoute, ...hookRoutes(receiveWebhook, deps.config.MC_WEBHOOK_MAX_BODY), ...sessionRoutes(deps.credentials, WEB_DIR));
+  // /v1 checks the same keys itself first, so that a refusal is in OpenAI's error shape.
+  app.use('/v1', openAiAuth(deps.credentials));
   http.requireCredentials(requireAuth(deps.credentials));
 
   app.use(express.static(WEB_DIR, { index: 'index.html', extensions: ['html'] }));
@@ -105,12 +123,16 @@ export function createApp(deps: AppDeps): App {
     ...runRoutes(runs, startRun),
     ...compoundRoutes(runs, startRun),
     ...robotRoutes(robots),
+    ...artifactRoutes(runs, artifacts),
+    ...credentialRoutes(credentials),
+    ...openAiRoutes(chat, robots, runs),
     ...insightRoutes({ client: deps.client, runs, fleet, activity, stats }),
     ...vendorRoutes(),
     ...docsRoutes(http),
   );
 
   app.use((req, _res, next) => next(new NotFound(`no route for ${req.method} ${req.path}`)));
+  app.use(openAiErrorMiddleware(log));
   app.use(errorMiddleware(log));
   return { app, http, watcher, fleet };
 }

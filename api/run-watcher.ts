@@ -44,6 +44,7 @@ export function glanceOf(view: Partial<RunView>): RunGlance | undefined {
     host: view.host?.status,
     startedAt: view.startedAt ?? view.createdAt,
     finishedAt: view.finishedAt,
+    ...(view.delivery?.warning ? { deliveryWarning: view.delivery.warning } : {}),
   };
 }
 

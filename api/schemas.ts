@@ -199,6 +199,7 @@ export const RunGlance = z.object({
   host: z.enum(['thinking', 'asking', 'confirming', 'confirmed']).optional(),
   startedAt: z.string().optional(),
   finishedAt: z.string().optional(),
+  deliveryWarning: z.string().optional().describe('Set when a destination failed for good under onDeliveryFailure: warn'),
 });
 export type RunGlance = z.infer<typeof RunGlance>;
 
@@ -255,7 +256,7 @@ export const FleetReply = named(
 );
 export type FleetReply = z.infer<typeof FleetReply>;
 
-export const EVENT_KINDS = ['run', 'stage', 'gate', 'node', 'host', 'budget', 'approval'] as const;
+export const EVENT_KINDS = ['run', 'stage', 'gate', 'node', 'host', 'budget', 'approval', 'delivery'] as const;
 
 export const ActivityQuery = z
   .object({

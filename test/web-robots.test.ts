@@ -6,6 +6,11 @@
  * run approved by dragging its card to Done after a confirmation; the result as Markdown with an HTML payload
  * inert; delete asking first (twice, while a run is going).
  */
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startTestApi, type TestApi } from '../testkit/api';
@@ -24,6 +29,9 @@ let browser: Browser;
 let context: BrowserContext;
 let page: Page;
 let secret = '';
+/** A webhook receiver that refuses every delivery (400): its destination fails for good. */
+let refusing: http.Server;
+let refusingUrl = '';
 let runId = '';
 const rec = newRecorder();
 const call = apiClient(() => api.web.url, KEY);
@@ -31,7 +39,17 @@ const waitFor = runWaiter(call);
 
 beforeAll(async () => {
   env = await createTestEnv();
-  api = await startTestApi(env, { MC_ADMIN_PASSWORD: PASSWORD, MC_API_KEYS: KEY, MC_OFFLINE_DELAY_MS: '100', MC_WEBHOOK_KEY: 'robots-page-webhook-master-key' });
+  refusing = http.createServer((req, res) => req.resume().on('end', () => res.writeHead(400, { 'content-type': 'application/json' }).end('{"error":"no thanks"}')));
+  await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve));
+  refusingUrl = `http://127.0.0.1:${(refusing.address() as AddressInfo).port}/hook`;
+  api = await startTestApi(env, {
+    MC_ADMIN_PASSWORD: PASSWORD,
+    MC_API_KEYS: KEY,
+    MC_OFFLINE_DELAY_MS: '100',
+    MC_WEBHOOK_KEY: 'robots-page-webhook-master-key',
+    MC_FETCH_ALLOWLIST: '127.0.0.1',
+    MC_ARTIFACT_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'mc-web-artifacts-')),
+  });
   browser = await launch();
   context = await openContext(browser, api.web.url, rec, { width: 1440, height: 900, password: PASSWORD });
   page = await context.newPage();
@@ -39,6 +57,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
+  refusing?.close();
   await api?.stop();
   await env?.teardown();
 });
@@ -221,6 +240,28 @@ test('When the robot is deleted from its page, then it asks first, asks again wh
   await page.waitForURL(/#\/robots$/);
   expect((await call('GET', `/api/robots/${ROBOT}`)).status).toBe(404);
   await waitFor(waiting.id, (r) => r.status === 'Cancelled');
+});
+
+test('When a robot delivers to a file and to a webhook that refuses, then the run page shows each destination\'s status, the warning, and the file to download', async () => {
+  expect((await call('POST', '/api/robots', { id: 'deliverer', name: 'Deliverer', role: 'Delivers reports.', delivery: [{ type: 'file', name: 'report' }, { type: 'webhook', url: refusingUrl }], onDeliveryFailure: 'warn' })).status).toBe(201);
+  const id = (await call('POST', '/api/robots/deliverer/trigger', { task: 'Deliver the weekly numbers' })).json.id;
+  const done = await waitFor(id, (r) => r.status === 'Done', 30_000);
+  expect(done.delivery.warning).toBeTruthy();
+  await page.goto(`${api.web.url}/#/run/${id}`);
+  await page.waitForSelector('#run-delivery table.destinations');
+  expect(await page.getAttribute('#run-delivery tr[data-destination="file"]', 'data-status')).toBe('delivered');
+  expect(await page.getAttribute('#run-delivery tr[data-destination="webhook"]', 'data-status')).toBe('failed');
+  expect(await page.textContent('#run-delivery tr[data-destination="webhook"]')).toMatch(/HTTP 400/);
+  expect(await page.textContent('#delivery-warning')).toContain(done.delivery.warning);
+  expect(await page.textContent('#run-status-line')).toBe('done, with a delivery warning');
+  const href = await page.getAttribute('#artifacts a[download="report.md"]', 'href');
+  const file = await page.request.get(`${api.web.url}${href}`);
+  expect(file.status()).toBe(200);
+  expect(await file.text()).toContain('Deliver the weekly numbers');
+  // The activity stream can show delivery events alone.
+  await page.goto(`${api.web.url}/#/`);
+  await page.selectOption('#activity-kind', 'delivery');
+  await until(() => page.locator('#events li[data-event-type="delivery.warning"]').count(), (n) => n >= 1, 15_000, 'delivery warning in the activity');
 });
 
 test('When the session is over, then no request left the machine, nothing was logged as an error, and the CSP was never violated', () => {

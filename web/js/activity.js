@@ -13,6 +13,7 @@ const KINDS = [
   ['node', 'Tasks in graphs'],
   ['host', 'Robot Host'],
   ['budget', 'Budget'],
+  ['delivery', 'Delivery'],
 ];
 
 const filter = { robotId: '', kind: '' };

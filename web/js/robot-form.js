@@ -5,6 +5,7 @@
 // Integrations); a field no section names goes to the one its name suggests. The API's 400 answers name each
 // bad field (`details[].field`), and the message is shown at that field.
 import { $$, api, capital, el, fmtInZone, loadScript, localZone, post } from './dom.js';
+import { confirmAction } from './confirm.js';
 
 let docPromise;
 export const openApi = () => (docPromise ??= api('/openapi.json'));
@@ -62,6 +63,8 @@ const HELP = {
   promptAddition: 'Added to the stage\'s system prompt.', concurrencyLimit: 'Extra runs wait as Pending for a slot.',
 };
 const TEXTAREAS = new Set(['role', 'duty', 'instructions', 'promptAddition', 'description']);
+/** Fields that name a stored credential (delivery destinations): offered the names /api/credentials knows. */
+const CREDENTIAL_FIELDS = new Set(['credential', 'signingSecret']);
 /** Optional objects shown behind a switch ("Use a schedule"), with what they start as. */
 const SWITCHED = {
   schedule: { every: '1h' }, continuous: { pause: '1m' }, webhook: { enabled: true }, approvals: { gates: [{ at: 'final' }] }, budget: {}, host: { enabled: true }, agent: { name: '', instructions: '' },
@@ -203,6 +206,7 @@ export async function robotEditor({ mode, robot, onSaved }) {
       ...bySection.get(s.id).map((f) => field(root.properties[f], [f], (root.required ?? []).includes(f))),
       ...(s.id === 'schedule' ? [extras.schedule] : []),
       ...(s.id === 'integrations' ? integrationsInfo() : []),
+      ...(s.id === 'delivery' && doc.paths['/api/credentials'] ? [credentialsBox] : []),
       ...(bySection.get(s.id).length === 0 && s.id !== 'integrations' ? [el('p', { class: 'muted' }, 'Nothing to set here yet.')] : []),
     );
     if (focusedPath) panel.querySelector(`[data-path="${CSS.escape(focusedPath)}"]`)?.focus();
@@ -318,16 +322,21 @@ export async function robotEditor({ mode, robot, onSaved }) {
     }
 
     if (variants.length) {
-      // A value or a list of values (calendar fields): "9" or "9, 17".
+      // A value or a list of values (calendar fields, several addresses): "9" or "9, 17".
       const numeric = variants.some((v) => v.type === 'integer' || v.type === 'number');
+      const enums = variants.flatMap((v) => v.enum ?? deref(doc, v.items ?? {}).enum ?? []);
+      const typed = (x) => {
+        if (numeric && /^-?\d+$/.test(x)) return Number(x);
+        return enums.find((e) => e.toLowerCase() === x.toLowerCase()) ?? x;
+      };
       const input = el('input', { type: 'text', autocomplete: 'off' });
       input.value = value === undefined ? '' : [value].flat().join(', ');
       input.addEventListener('input', () => {
-        const parts = input.value.split(',').map((x) => x.trim()).filter(Boolean).map((x) => (numeric && /^-?\d+$/.test(x) ? Number(x) : x.toUpperCase()));
+        const parts = input.value.split(',').map((x) => x.trim()).filter(Boolean).map(typed);
         setIn(model, path, parts.length === 0 ? undefined : parts.length === 1 ? parts[0] : parts);
         void summarise();
       });
-      return wrap(path, label, input, help ?? `A value or a comma-separated list${numeric ? '' : ` (${(variants.find((v) => v.enum)?.enum ?? []).slice(0, 3).join(', ')}, …)`}.`);
+      return wrap(path, label, input, help ?? `A value or a comma-separated list${enums.length ? ` (${enums.slice(0, 3).join(', ')}, …)` : ''}.`);
     }
 
     if (s.enum) {
@@ -367,6 +376,7 @@ export async function robotEditor({ mode, robot, onSaved }) {
       input.setAttribute('list', 'time-zones');
       input.placeholder = `e.g. ${localZone()}`;
     }
+    if (CREDENTIAL_FIELDS.has(key)) input.setAttribute('list', 'credential-names');
     input.addEventListener('input', () => {
       setIn(model, path, input.value === '' ? undefined : input.value);
       if (path[0] === 'schedule' || path[0] === 'continuous' || key === 'workMode') void summarise();
@@ -427,6 +437,58 @@ export async function robotEditor({ mode, robot, onSaved }) {
     }
     if (!fieldNames.some((f) => sectionFor(f) === 'integrations')) out.push(el('p', { class: 'muted' }, 'Chat platforms appear here once the API offers them.'));
     return out;
+  }
+
+  /**
+   * Credentials that destinations name (bot tokens, webhook URLs, signing secrets): stored encrypted by the API,
+   * never shown again — this lists names only, stores a new value, deletes after a confirmation.
+   */
+  const credentialsBox = el('div', { class: 'credentials', id: 'credentials' });
+  const names = el('datalist', { id: 'credential-names' });
+  async function refreshCredentials() {
+    let list = [];
+    try {
+      ({ credentials: list } = await api('/api/credentials'));
+    } catch (err) {
+      credentialsBox.replaceChildren(el('p', { class: 'error' }, err.message));
+      return;
+    }
+    names.replaceChildren(...list.map((c) => el('option', { value: c.name })));
+    const name = el('input', { id: 'credential-name', autocomplete: 'off', placeholder: 'e.g. slack-bot' });
+    const value = el('input', { id: 'credential-value', type: 'password', autocomplete: 'new-password' });
+    const description = el('input', { id: 'credential-description', autocomplete: 'off' });
+    const status = el('p', { class: 'hint', role: 'status' });
+    credentialsBox.replaceChildren(
+      el('h4', {}, 'Credentials'),
+      el('p', { class: 'hint' }, 'Destinations name a credential; its value is stored encrypted and never shown again.'),
+      list.length
+        ? el('ul', { class: 'plain' }, list.map((c) => el('li', { 'data-credential': c.name },
+            el('code', {}, c.name), c.description ? ` — ${c.description}` : '', ' ',
+            el('button', { type: 'button', class: 'secondary small', onclick: async () => {
+              const { ok } = await confirmAction({ title: `Delete the credential ${c.name}?`, text: 'Destinations that name it stop delivering until it is stored again.', ok: 'Delete', danger: true });
+              if (!ok) return;
+              await api(`/api/credentials/${encodeURIComponent(c.name)}`, { method: 'DELETE' }).catch((err) => (status.textContent = err.message));
+              void refreshCredentials();
+            } }, 'Delete…'),
+          )))
+        : el('p', { class: 'muted' }, 'None stored yet.'),
+      el('div', { class: 'credential-new' },
+        el('label', { for: name.id }, 'Name'), name,
+        el('label', { for: value.id }, 'Value (secret)'), value,
+        el('label', { for: description.id }, 'Description (optional)'), description,
+        el('div', { class: 'actions' }, el('button', { type: 'button', class: 'secondary', id: 'credential-store', onclick: async () => {
+          try {
+            await api(`/api/credentials/${encodeURIComponent(name.value.trim())}`, { method: 'PUT', body: { value: value.value, ...(description.value.trim() ? { description: description.value.trim() } : {}) } });
+            value.value = '';
+            status.textContent = `Stored ${name.value.trim()}.`;
+            void refreshCredentials();
+          } catch (err) {
+            status.textContent = err.message;
+          }
+        } }, 'Store credential')),
+        status,
+      ),
+    );
   }
 
   async function summarise() {
@@ -501,6 +563,11 @@ export async function robotEditor({ mode, robot, onSaved }) {
 
   for (const s of SECTIONS) renderSection(s);
   void summarise();
+  if (doc.paths['/api/credentials']) {
+    document.getElementById('credential-names')?.remove();
+    document.body.append(names);
+    void refreshCredentials();
+  }
   if (!document.getElementById('time-zones') && Intl.supportedValuesOf) {
     document.body.append(el('datalist', { id: 'time-zones' }, Intl.supportedValuesOf('timeZone').map((z) => el('option', { value: z }))));
   }

@@ -54,9 +54,8 @@ export function runView(root, id) {
     const graphData = s.dag?.nodes?.length ? { nodes: s.dag.nodes, selected: ui.selected, open: !TERMINAL.includes(s.status), summary: s.dag.summary } : undefined;
     update('graph', graphData, () => graphPart(s));
     const result = typeof s.result === 'object' && s.result?.content ? s.result.content : undefined;
-    update('result', result, (content) => [el('h3', {}, 'Result'), el('div', { id: 'run-result' }, md(content))]);
-    const destinations = s.result?.destinations ?? s.stages?.find((x) => x.name === 'delivery')?.output?.destinations;
-    update('delivery', destinations?.length || s.warnings?.length ? { destinations, warnings: s.warnings } : undefined, (d) => deliveryPart(d));
+    update('result', result, (content) => [el('h3', {}, 'Result'), el('div', { id: 'run-result' }, isClaim(content) ? claimView(content) : md(content))]);
+    update('delivery', s.delivery?.destinations?.length || s.delivery?.warning || s.artifacts?.length ? { delivery: s.delivery, artifacts: s.artifacts } : undefined, (d) => deliveryPart(d));
     update('outputs', s.stages?.filter((x) => x.output !== undefined).map((x) => [x.name, x.output]), (outs) => outputsPart(outs));
     update('approvals', s.approvals?.length ? s.approvals : undefined, (list) => [
       el('h3', {}, 'Decisions'),
@@ -178,21 +177,23 @@ export function runView(root, id) {
     const sub = g.subject ?? {};
     let title;
     let body;
+    // An output too large for history is a claim check here: its preview, and the whole as a download.
+    const view = (v, fn) => (isClaim(v) ? claimView(v) : fn(v));
     if (g.gate === 'final' && sub.delivery) {
       title = 'The report, ready to be delivered';
-      body = md(sub.delivery.content ?? '');
+      body = view(sub.delivery, (d) => view(d.content, (c) => md(c ?? '')));
     } else if (g.gate === 'delivery' && sub.tasks) {
       title = 'The draft to be formatted and delivered';
-      body = [md(sub.tasks.result ?? sub.tasks.summary ?? ''), sub.validation ? validationView(sub.validation) : null];
+      body = [view(sub.tasks, (t) => md(t.result ?? t.summary ?? '')), sub.validation ? view(sub.validation, validationView) : null];
     } else if (g.gate === 'validation' && sub.tasks) {
       title = 'The results to be checked';
-      body = tasksView(sub.tasks);
+      body = view(sub.tasks, tasksView);
     } else if (g.gate === 'tasks' && sub.goals) {
       title = 'The plan: goals and deliverables';
-      body = goalsView(sub.goals);
+      body = view(sub.goals, goalsView);
     } else if (g.gate === 'goals' && sub.inspiration) {
       title = 'The brief';
-      body = briefView(sub.inspiration);
+      body = view(sub.inspiration, briefView);
     } else {
       title = 'Nothing has run yet';
       body = el('p', {}, 'Approve to start the pipeline on the task above.');
@@ -213,6 +214,8 @@ export function runView(root, id) {
   );
   const readable = (name, o) => {
     if (!o || typeof o !== 'object') return el('pre', {}, String(o ?? ''));
+    if (isClaim(o)) return claimView(o);
+    if (name === 'delivery' && isClaim(o.content)) return claimView(o.content);
     if (name === 'inspiration') return briefView(o);
     if (name === 'goals') return goalsView(o);
     if (name === 'tasks') return tasksView(o);
@@ -324,17 +327,33 @@ export function runView(root, id) {
     );
   };
 
-  // ---- delivery ----------------------------------------------------------------------------------------------------------
-  const deliveryPart = ({ destinations, warnings }) => [
+  // ---- delivery and artifacts ---------------------------------------------------------------------------------------------
+  const artifactLink = (name) => el('a', { href: `${base}/artifacts/${encodeURIComponent(name)}`, download: name }, name);
+  /** An output too large for history: its preview, and the whole of it as a download. */
+  const claimView = (c) => el('div', { class: 'claim' },
+    el('p', { class: 'muted small' }, `Too large for the run's history (${Math.round(c.claimCheck.bytes / 1024)} KiB): kept as `, artifactLink(c.claimCheck.name), '. Its beginning:'),
+    md(c.preview ?? ''),
+  );
+  const deliveryPart = ({ delivery, artifacts }) => [
     el('h3', {}, 'Delivery'),
-    warnings?.length ? el('ul', { class: 'plain warnings' }, warnings.map((w) => el('li', { class: 'warning' }, typeof w === 'string' ? w : w.message ?? JSON.stringify(w)))) : null,
-    destinations?.length
-      ? el('ul', { class: 'plain destinations' },
-          destinations.map((d) => {
-            const { type, status, ...rest } = d;
-            return el('li', { 'data-destination': type, class: `status-${status}` }, el('b', {}, type), ` — ${status}`, Object.keys(rest).length ? el('span', { class: 'muted small' }, ` ${Object.entries(rest).map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : v}`).join(' · ')}`) : null);
-          }),
+    delivery?.warning ? el('p', { class: 'notice warning', role: 'note', id: 'delivery-warning' }, el('b', {}, 'Warning: '), delivery.warning) : null,
+    delivery?.destinations?.length
+      ? el('table', { class: 'destinations' },
+          el('thead', {}, el('tr', {}, ['#', 'Destination', 'Status', 'Attempts', 'Answer', 'When'].map((h) => el('th', { scope: 'col' }, h)))),
+          el('tbody', {}, delivery.destinations.map((d) =>
+            el('tr', { 'data-destination': d.type, 'data-status': d.status },
+              el('td', {}, String(d.n)),
+              el('td', {}, el('b', {}, d.type), el('div', { class: 'muted small' }, d.target)),
+              el('td', { class: `status-${d.status}` }, d.status, d.error ? el('div', { class: 'small error' }, d.error) : null),
+              el('td', {}, String(d.attempts)),
+              el('td', { class: 'small' }, [d.response?.statusCode ? `HTTP ${d.response.statusCode}` : '', d.response?.messageId ? `id ${d.response.messageId}` : ''].filter(Boolean).join(' · ') || '–', d.artifacts?.length ? el('div', {}, d.artifacts.map((a, i) => [i ? ', ' : '', artifactLink(a)])) : null),
+              el('td', { class: 'small' }, d.at ? fmtTime(d.at) : '–'),
+            ))),
         )
+      : null,
+    delivery ? el('p', { class: 'muted small' }, `A destination that fails for good: ${delivery.onFailure === 'fail' ? 'the run fails' : 'the run is done, with a warning'}.`) : null,
+    artifacts?.length
+      ? el('div', {}, el('h4', {}, 'Files'), el('ul', { class: 'plain', id: 'artifacts' }, artifacts.map((a) => el('li', {}, artifactLink(a.name), el('span', { class: 'muted small' }, ` ${Math.max(1, Math.round(a.bytes / 1024))} KiB · ${a.source}`)))))
       : null,
   ];
 
@@ -381,3 +400,5 @@ export function runView(root, id) {
 }
 
 const cutText = (s, n) => (!s ? '' : s.length > n ? `${s.slice(0, n)}…` : s);
+/** A claim-check reference (contracts/artifacts.ts): an output kept as an artifact, a preview in history. */
+const isClaim = (v) => typeof v === 'object' && v !== null && typeof v.claimCheck?.name === 'string';

@@ -103,6 +103,7 @@ export function applyEvent(e) {
       gate: e.run.gate ? { gate: e.run.gate, since: r.gate?.since ?? e.at } : undefined,
       host: e.run.host,
       startedAt: r.startedAt ?? e.run.startedAt,
+      delivery: e.run.deliveryWarning ? { warning: e.run.deliveryWarning } : r.delivery,
     });
   } else if (e.stage) r.currentStage = e.stage;
   if (CLOSED.includes(e.status) && !wasClosed) r.closedAt = e.run?.finishedAt ?? e.at;
@@ -180,7 +181,7 @@ export function statusLine(r) {
       if (r.dag?.awaitingRetry || r.awaitingRetry) return 'a failed task waits for a retry';
       return 'waiting for a person';
     case 'Done':
-      return 'done';
+      return r.delivery?.warning ? 'done, with a delivery warning' : 'done';
     case 'Failed':
       return r.error ? `failed${r.error.stage ? ` in ${capital(r.error.stage)}` : ''}: ${r.error.message}` : 'failed';
     case 'Cancelled':
