@@ -125,9 +125,10 @@ describe('the page\'s files', () => {
     expect((await call('GET', '/vendor/constructor')).status).toBe(404);
     expect((await fetch(`${api.web.url}/vendor/marked.js`)).status).toBe(401);
     expect((await fetch(`${api.web.url}/js/main.js`)).status).toBe(401);
-    const loginJs = await fetch(`${api.web.url}/login.js`);
+    const loginJs = await fetch(`${api.web.url}/login/assets/login.js`);
     expect([loginJs.status, loginJs.headers.get('content-type')]).toEqual([200, 'text/javascript; charset=utf-8']);
-    expect((await fetch(`${api.web.url}/login.css`)).status).toBe(200);
+    expect((await fetch(`${api.web.url}/login/assets/login.css`)).status).toBe(200);
+    expect((await fetch(`${api.web.url}/login/assets/index.html`)).status).toBe(400);
     // The login page has no inline script or style (the CSP allows none).
     const html = await (await fetch(`${api.web.url}/login`)).text();
     expect(html).not.toMatch(/<script>|<style>| style=/);

@@ -1,4 +1,5 @@
-// The sign-in page: show the error after a wrong password, and carry `next` through the form.
+// The login page: shows the error after a wrong password and keeps where to go next. A file, not an inline script,
+// so the Content-Security-Policy can forbid inline scripts.
 'use strict';
 const q = new URLSearchParams(location.search);
 if (q.get('error')) document.getElementById('error').hidden = false;

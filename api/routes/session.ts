@@ -16,25 +16,11 @@ const safeNext = (next: string | undefined) => (next && /^\/(?!\/)[\w\-./?=&%#]*
 
 const HTML = 'text/html';
 
-/** The login page's own script and style: public, like the page (everything else of the page needs a session). */
-const LOGIN_ASSETS = { 'login.js': 'text/javascript; charset=utf-8', 'login.css': 'text/css; charset=utf-8' } as const;
+/** What the public login page loads (everything else of web/ needs credentials). */
+const LoginAssetParams = z.object({ file: z.enum(['login.css', 'login.js']) }).strict();
 
 export function sessionRoutes(creds: Credentials, webDir: string): RouteDef[] {
   return [
-    ...(Object.keys(LOGIN_ASSETS) as (keyof typeof LOGIN_ASSETS)[]).map((file) =>
-      route(
-        {
-          method: 'get',
-          path: `/${file}`,
-          tag: 'page',
-          access: 'public',
-          summary: `The login page's ${file.endsWith('.js') ? 'script' : 'style'}`,
-          raw: true,
-          responses: { 200: { description: 'The file', contentType: LOGIN_ASSETS[file].split(';')[0], schema: z.string() } },
-        },
-        ({ res }) => res.type(LOGIN_ASSETS[file]).sendFile(path.join(webDir, file)),
-      ),
-    ),
     route(
       {
         method: 'get',
@@ -46,6 +32,20 @@ export function sessionRoutes(creds: Credentials, webDir: string): RouteDef[] {
         responses: { 200: { description: 'The page', contentType: HTML, schema: z.string() } },
       },
       ({ res }) => res.sendFile(path.join(webDir, 'login.html')),
+    ),
+    route(
+      {
+        method: 'get',
+        path: '/login/assets/:file',
+        tag: 'page',
+        access: 'public',
+        summary: 'The login page\'s stylesheet and script',
+        description: 'Files of their own (no inline style or script), so the Content-Security-Policy can forbid inline code.',
+        params: LoginAssetParams,
+        raw: true,
+        responses: { 200: { description: 'A stylesheet or script', contentType: 'application/octet-stream', schema: z.string() }, 400: 'Not one of the login page\'s files' },
+      },
+      ({ params, res }) => res.sendFile(path.join(webDir, params.file), { maxAge: '1h' }),
     ),
     route(
       {

@@ -56,6 +56,8 @@ function route() {
 const refreshStats = debounce(() => loadStats().catch(() => {}), 500);
 const refreshStatsLate = debounce(() => loadStats().catch(() => {}), 2500);
 
+const seen = new Set();
+
 function connectEvents() {
   const live = $('#live');
   const source = new EventSource('/api/events');
@@ -71,7 +73,17 @@ function connectEvents() {
     live.textContent = 'reconnecting…';
     live.className = 'badge off';
   });
+  // The catch-up after a long disconnect was cut to the API's bounds: what is shown comes from the API again.
+  source.addEventListener('catchup-truncated', () => {
+    loadBoard().catch(() => {});
+    loadStats().catch(() => {});
+    loadActivity().catch(() => {});
+  });
   source.addEventListener('run-event', (msg) => {
+    // A resume read back from Temporal may repeat an event (same id): take each once.
+    if (msg.lastEventId && seen.has(msg.lastEventId)) return;
+    if (msg.lastEventId) seen.add(msg.lastEventId);
+    if (seen.size > 2000) seen.delete(seen.values().next().value);
     const e = JSON.parse(msg.data);
     applyEvent(e);
     addActivity([{ ...e, id: msg.lastEventId }]);
