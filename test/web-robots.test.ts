@@ -132,6 +132,11 @@ test('When a robot is created from the page with a schedule and a gate, then Gen
   await page.waitForSelector('#toast:not(.show)', { state: 'attached', timeout: 10_000 });
   await screenshot(page, 'robot-editor.png', true);
 
+  // Integrations: how any OpenAI client reaches this robot.
+  await page.click('#tab-integrations');
+  expect(await page.textContent('#panel-integrations')).toContain(`"model": "${ROBOT}"`);
+  expect(await page.textContent('#panel-integrations')).toContain('/v1/chat/completions');
+
   // Listed with its next run time.
   await page.goto(`${api.web.url}/#/robots`);
   const row = page.locator(`tr[data-robot="${ROBOT}"]`);
@@ -262,6 +267,18 @@ test('When a robot delivers to a file and to a webhook that refuses, then the ru
   await page.goto(`${api.web.url}/#/`);
   await page.selectOption('#activity-kind', 'delivery');
   await until(() => page.locator('#events li[data-event-type="delivery.warning"]').count(), (n) => n >= 1, 15_000, 'delivery warning in the activity');
+});
+
+test('When a robot has the Robot Host, then Assign task offers the host conversation first', async () => {
+  expect((await call('POST', '/api/robots', { id: 'hosted', name: 'Hosted', role: 'Talks first.', host: { enabled: true } })).status).toBe(201);
+  await page.goto(`${api.web.url}/#/robot/hosted`);
+  await page.click('#assign-task');
+  await page.waitForSelector('#run-dialog[open]');
+  expect(await page.isChecked('#opt-host')).toBe(true);
+  await page.fill('#task', 'Plan the offsite');
+  await page.click('#run-start');
+  await page.waitForSelector('#host-panel', { timeout: 15_000 });
+  await until(() => page.textContent('#run-status-line'), /host (asks a question|waits for you to confirm)/, 15_000, 'host status line');
 });
 
 test('When the session is over, then no request left the machine, nothing was logged as an error, and the CSP was never violated', () => {
