@@ -34,6 +34,8 @@ export class RunRecorder implements RunRecord {
   /** What the chat thread was last told (see notifyChat). */
   private chatDigest = '';
   private chatSeq = 0;
+  /** Notices on their way: the run waits for them before it closes (a signal sent as the run completes can be lost). */
+  private chatPending: Promise<unknown>[] = [];
 
   /** Registers the `runState` query. */
   constructor(private readonly input: RunInput) {
@@ -126,7 +128,9 @@ export class RunRecorder implements RunRecord {
     if (digest === this.chatDigest) return;
     this.chatDigest = digest;
     const numbered: ChatRunNotice = { ...notice, seq: ++this.chatSeq };
-    void CancellationScope.nonCancellable(() => getExternalWorkflowHandle(chat.conversationId).signal(chatRunNoticeSignal, numbered)).catch(() => undefined);
+    const sent = CancellationScope.nonCancellable(() => getExternalWorkflowHandle(chat.conversationId).signal(chatRunNoticeSignal, numbered)).catch(() => undefined);
+    this.chatPending.push(sent);
+    void sent.then(() => (this.chatPending = this.chatPending.filter((p) => p !== sent)));
   }
 
   setStatus(status: RunStatus, message: string): void {
@@ -139,5 +143,6 @@ export class RunRecorder implements RunRecord {
   async close(): Promise<void> {
     this.finished = true;
     await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
+    if (this.chatPending.length > 0) await CancellationScope.nonCancellable(() => Promise.all(this.chatPending));
   }
 }
