@@ -25,7 +25,9 @@ export const larkInbound = defineInbound({
     const raw = req.body.toString('utf8');
     let body = JSON.parse(raw);
     const encryptKey = integration.encryptKey ? await secret(integration.encryptKey) : undefined;
-    if (encryptKey && body.type !== 'url_verification' && !('encrypt' in body && !req.headers['x-lark-signature'] && isChallenge(body, encryptKey))) {
+    // Lark's URL check (url_verification) may come unsigned, plain or encrypted: its Verification Token is checked below.
+    const unsignedChallenge = body.type === 'url_verification' || (!!encryptKey && typeof body.encrypt === 'string' && !req.headers['x-lark-signature'] && isChallenge(body, encryptKey));
+    if (encryptKey && !unsignedChallenge) {
       const timestamp = header(req.headers, 'x-lark-request-timestamp');
       const nonce = header(req.headers, 'x-lark-request-nonce') ?? '';
       const signature = header(req.headers, 'x-lark-signature');
