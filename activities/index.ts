@@ -3,6 +3,7 @@
  * workers, `createDesktopActivities` for a desktop (workers/desktop.ts), which runs desktop tools and nothing else.
  * Everything that calls a model, notify and the delivery destinations run in the one activity runtime (./runtime.ts).
  */
+import { createChatActivities } from './chat';
 import { createDagActivities } from './dag';
 import { createDeliveryActivities } from './delivery';
 import type { ActivityDeps } from './deps';
@@ -19,6 +20,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createNotifyActivities(deps),
     ...createRobotActivities(deps),
     ...createDeliveryActivities(deps),
+    ...createChatActivities(deps),
   };
 }
 

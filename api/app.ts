@@ -12,10 +12,11 @@ import client from 'prom-client';
 import type { Client } from '@temporalio/client';
 import { artifactDir, createArtifactStore, type ArtifactStore } from '../lib/artifact-store';
 import type { Config } from '../lib/config';
-import { CredentialStore, resolveSecretKey } from '../lib/credentials';
+import { CredentialStore, resolveCredential, resolveSecretKey } from '../lib/credentials';
 import { createLogger } from '../lib/log';
 import type { Metrics } from '../lib/metrics';
 import { Credentials, requireAuth } from './auth';
+import { IntegrationService } from './chat/integrations';
 import { NotFound } from './errors';
 import { errorMiddleware } from './http/error-middleware';
 import { HttpApi } from './http/route';
@@ -23,6 +24,7 @@ import { RobotService } from './robots/service';
 import { RobotStore } from './robots/store';
 import { resolveWebhookKey } from './robots/webhook-signature';
 import { artifactRoutes } from './routes/artifacts';
+import { chatInboundRoutes, integrationRoutes } from './routes/chat';
 import { compoundRoutes } from './routes/compound';
 import { credentialRoutes } from './routes/credentials';
 import { docsRoutes } from './routes/docs';
@@ -41,6 +43,7 @@ import { RunService } from './run-service';
 import { RunStats } from './run-stats';
 import { RunWatcher } from './run-watcher';
 import { type ChatCompletion, createChatCompletion } from './use-cases/chat-completion';
+import { createReceiveChat, type ReceiveChat } from './use-cases/receive-chat';
 import { createReceiveWebhook, type ReceiveWebhook } from './use-cases/receive-webhook';
 import { createStartRun, type StartRun } from './use-cases/start-run';
 
@@ -72,7 +75,13 @@ export interface UseCases {
   fleet: FleetService;
   activity: ActivityFeed;
   stats: RunStats;
+  /** Requests from chat platforms, and a robot's chat integrations. */
+  receiveChat: ReceiveChat;
+  integrations: IntegrationService;
 }
+
+/** How long the API keeps a resolved verification secret (a signing secret, a webhook token) in memory. */
+const SECRET_CACHE_MS = 15_000;
 
 export function createUseCases(deps: AppDeps): UseCases {
   const store = new RobotStore(deps.client);
@@ -86,8 +95,35 @@ export function createUseCases(deps: AppDeps): UseCases {
   const chat = createChatCompletion({ client: deps.client, startRun, runs, watcher, robots: store, artifacts });
   // The key is read (or generated) when the first credential is stored, not at start-up.
   const credentials = new CredentialStore(deps.client, () => resolveSecretKey(deps.config));
+  // Verification secrets of chat platforms, resolved like a worker resolves bot tokens (environment, then the store),
+  // kept briefly so a burst of requests does not read Temporal each time; a change through this API drops them at once.
+  const cached = new Map<string, { value: Promise<string>; until: number }>();
+  const secret = (name: string): Promise<string> => {
+    const hit = cached.get(name);
+    if (hit && hit.until > Date.now()) return hit.value;
+    const value = resolveCredential(name, { env: process.env, store: credentials });
+    cached.set(name, { value, until: Date.now() + SECRET_CACHE_MS });
+    value.catch(() => cached.delete(name));
+    return value;
+  };
+  const receiveChat = createReceiveChat({ client: deps.client, config: deps.config, robots: store, secret, metrics: deps.metrics, maxJsonDepth: 64 });
+  const integrations = new IntegrationService({ client: deps.client, config: deps.config, robots, store, credentials, onCredentialChanged: (name) => cached.delete(name) });
   const fleet = new FleetService(deps.client, deps.config);
-  return { runs, robots, startRun, receiveWebhook, chat, watcher, artifacts, credentials, fleet, activity: new ActivityFeed(runs), stats: new RunStats(runs) };
+  return {
+    runs,
+    robots,
+    startRun,
+    receiveWebhook,
+    chat,
+    watcher,
+    artifacts,
+    credentials,
+    fleet,
+    activity: new ActivityFeed(runs),
+    stats: new RunStats(runs),
+    receiveChat,
+    integrations,
+  };
 }
 
 export interface App {
@@ -100,7 +136,7 @@ export interface App {
 
 export function createApp(deps: AppDeps): App {
   const useCases = createUseCases(deps);
-  const { runs, robots, startRun, receiveWebhook, chat, watcher, artifacts, credentials, fleet, activity, stats } = useCases;
+  const { runs, robots, startRun, receiveWebhook, chat, watcher, artifacts, credentials, fleet, activity, stats, receiveChat, integrations } = useCases;
   registerRunGauge(deps.metrics, runs);
 
   const app = express();
@@ -110,7 +146,13 @@ export function createApp(deps: AppDeps): App {
 
   // Public routes, then everything else behind credentials. Webhooks authenticate by signature over the raw body,
   // so they come before the credentials middleware and the JSON parser.
-  http.add(healthRoute, ...hookRoutes(receiveWebhook, deps.config.MC_WEBHOOK_MAX_BODY), ...sessionRoutes(deps.credentials, WEB_DIR));
+  // Chat platforms likewise authenticate by their own signatures over the raw body (api/chat/platforms/).
+  http.add(
+    healthRoute,
+    ...hookRoutes(receiveWebhook, deps.config.MC_WEBHOOK_MAX_BODY),
+    ...chatInboundRoutes(receiveChat, deps.config.MC_WEBHOOK_MAX_BODY),
+    ...sessionRoutes(deps.credentials, WEB_DIR),
+  );
   // /v1 checks the same keys itself first, so that a refusal is in OpenAI's error shape.
   app.use('/v1', openAiAuth(deps.credentials));
   http.requireCredentials(requireAuth(deps.credentials));
@@ -125,6 +167,7 @@ export function createApp(deps: AppDeps): App {
     ...robotRoutes(robots),
     ...artifactRoutes(runs, artifacts),
     ...credentialRoutes(credentials),
+    ...integrationRoutes(integrations),
     ...openAiRoutes(chat, robots, runs),
     ...insightRoutes({ client: deps.client, runs, fleet, activity, stats }),
     ...vendorRoutes(),

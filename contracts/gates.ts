@@ -93,10 +93,10 @@ export const Decision = z.enum(DECISIONS);
 export type Decision = z.infer<typeof Decision>;
 
 /** How a decision reached the run. `timeout` is the gate's own policy, never a caller's. */
-export const DECISION_CHANNELS = ['api', 'signal', 'timeout', 'ui'] as const;
+export const DECISION_CHANNELS = ['api', 'signal', 'timeout', 'ui', 'chat'] as const;
 export type DecisionChannel = (typeof DECISION_CHANNELS)[number];
 /** The channels a caller may name. */
-export const CallerChannel = z.enum(['api', 'signal', 'ui']);
+export const CallerChannel = z.enum(['api', 'signal', 'ui', 'chat']);
 
 /** At the budget gate, `approve` raises the caps by these amounts. */
 export const RaiseBy = z

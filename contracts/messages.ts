@@ -4,6 +4,7 @@
  * drift between the two sides. Also the ids and inputs of the helper workflows (semaphore, continuous loop).
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { ChatConversationState, ChatInbound, ChatIntegration, ChatRunNotice } from './chat';
 import type { NodeControlResult, NodeDecision } from './dag';
 import type { DecisionInput, HostConfirmInput, HostMessageInput } from './gates';
 import type { RunStatus } from './pipeline';
@@ -115,3 +116,28 @@ export const continuousStateQuery = defineQuery<ContinuousState>('continuousStat
 export const continuousUpdateSignal = defineSignal<[{ run: RunInput; pauseMs: number }]>('continuousUpdate');
 
 export const continuousWorkflowId = (robotId: string) => `robot-continuous-${robotId}`;
+
+// ---- chatConversationWorkflow: one chat thread (contracts/chat.ts) --------------------------------------------
+
+/** An inbound event of the thread, verified and normalised by the API (signal-with-start: the API needs no worker). */
+export const chatInboundSignal = defineSignal<[ChatInbound]>('chatInbound');
+/** A run of the thread moved (sent by the run itself). */
+export const chatRunNoticeSignal = defineSignal<[ChatRunNotice]>('chatRunNotice');
+/** The conversation: its runs, recent messages, counters, last event and error. */
+export const chatConversationQuery = defineQuery<ChatConversationState>('chatConversation');
+
+// ---- chatIntegrationWorkflow: check or set up an integration on a worker ------------------------------------------
+
+export interface ChatIntegrationTask {
+  op: 'check' | 'connect' | 'disconnect';
+  robotId: string;
+  integration: ChatIntegration;
+  /** The absolute inbound URL (Telegram's setWebhook needs it). */
+  inboundUrl?: string;
+}
+
+export interface ChatIntegrationTaskResult {
+  ok: boolean;
+  /** What the platform said (the bot's name, what was set up), or why it failed; never a secret. */
+  detail: string;
+}

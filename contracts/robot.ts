@@ -8,6 +8,7 @@
  */
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
+import { ChatIntegrations } from './chat';
 import { atLeast, Duration, IsoTime, RobotId } from './common';
 import { DeliveryDestination, DeliveryFailurePolicy } from './delivery';
 import { ApprovalSettings, BudgetSettings, HostSettings } from './gates';
@@ -201,6 +202,12 @@ export const RobotFieldsObject = z
     schedule: RobotSchedule.optional(),
     continuous: RobotContinuous.optional(),
     webhook: WebhookSettings.optional(),
+    // Chat
+    /**
+     * Chat platforms people talk to the robot from (contracts/chat.ts): one per platform, with credential names only.
+     * Connect one with PUT /api/robots/:id/integrations/:platform (which stores the secrets it is given).
+     */
+    integrations: ChatIntegrations.optional(),
   })
   .strict();
 

@@ -121,6 +121,11 @@ export const RunInput = z.object({
   concurrencyLimit: z.number().int().min(1).optional(),
   /** Where the result goes after the `final` gate, and what a failed destination means (the robot's `delivery`). */
   delivery: DeliveryPlan.optional(),
+  /**
+   * A run started from a chat thread: the workflow id of the thread's conversation, which the run tells whenever it
+   * moves (status, stage, gate, Robot Host turn), so that the thread shows it (contracts/chat.ts).
+   */
+  chat: z.object({ conversationId: z.string() }).optional(),
 });
 export type RunInput = z.infer<typeof RunInput>;
 

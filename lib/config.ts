@@ -152,6 +152,12 @@ export const EnvSchema = z.object({
   MC_DISCORD_API_URL: z.string().url().default('https://discord.com/api'),
   /** Base URL of the Telegram Bot API. */
   MC_TELEGRAM_API_URL: z.string().url().default('https://api.telegram.org'),
+  /** Base URL of the Lark / Feishu Open API: https://open.feishu.cn (Feishu) or https://open.larksuite.com (Lark). */
+  MC_LARK_API_URL: z.string().url().default('https://open.feishu.cn'),
+  /** Base URL of the DingTalk Open API. */
+  MC_DINGTALK_API_URL: z.string().url().default('https://api.dingtalk.com'),
+  /** A chat conversation's workflow continues-as-new once its history has this many events. */
+  MC_CHAT_MAX_HISTORY: int(100, 50_000).default(2000),
 
   // ---- Tools ------------------------------------------------------------------------------------------------
   /**

@@ -13,6 +13,7 @@ export interface Metrics {
   modelCost: client.Counter<'provider' | 'model'>;
   modelCalls: client.Counter<'provider' | 'model'>;
   modelLatency: client.Histogram<'provider' | 'model'>;
+  chatEvents: client.Counter<'platform' | 'outcome'>;
 }
 
 /** Seconds: from a zero-latency offline call to a ten-minute stage. */
@@ -66,6 +67,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       help: 'Model call latency, by provider and model',
       labelNames: ['provider', 'model'],
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120],
+      registers: [registry],
+    }),
+    chatEvents: new client.Counter({
+      name: 'mc_chat_requests_total',
+      help: 'Requests from chat platforms, by platform and outcome (accepted: events handed to a conversation; acknowledged: nothing to do; refused: bad signature or not connected)',
+      labelNames: ['platform', 'outcome'],
       registers: [registry],
     }),
   };

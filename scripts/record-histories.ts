@@ -22,7 +22,9 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { createTestEnv, eventually, testConfig } from '../testkit/temporal';
-import { robotContinuousWorkflow, robotRunWorkflow } from '../workflows';
+import { chatConversationWorkflow, robotContinuousWorkflow, robotRunWorkflow } from '../workflows';
+
+import type { ChatConversationInput, ChatInbound } from '../contracts/chat';
 import {
   approveNodeUpdate,
   cancelNodeUpdate,
@@ -33,6 +35,8 @@ import {
   retryNodeUpdate,
   robotSlotsWorkflowId,
   runStateQuery,
+  chatInboundSignal,
+  chatConversationQuery,
 } from '../contracts/messages';
 import type { RunInput, RunState } from '../contracts/run';
 import type { DagNodeSpec } from '../contracts/dag';
@@ -52,6 +56,8 @@ export interface Harness {
   start(input: RunInput): Promise<WorkflowHandle<typeof robotRunWorkflow>>;
   /** Start a robotContinuousWorkflow on the run worker's task queue. */
   startContinuous(input: RunInput): Promise<WorkflowHandle>;
+  /** Signal-with-start a chatConversationWorkflow on the run worker's task queue with one inbound event. */
+  chatEvent(input: ChatConversationInput, workflowId: string, event: ChatInbound): Promise<WorkflowHandle>;
 }
 
 export interface Scenario {
@@ -311,6 +317,33 @@ export const SCENARIOS: Record<string, Scenario> = Object.fromEntries([
       },
     },
   ],
+  [
+    'chat',
+    {
+      // A message from a chat thread: the conversation starts a run, the run tells it when it moves. The platform's
+      // credentials do not exist here, so every reply fails at once (recorded as the conversation's last error).
+      records: ['chat-run', 'chat-conversation'],
+      async drive(h) {
+        const id = randomUUID().slice(0, 8);
+        const conversationId = `chat-rec-telegram-${id}`;
+        const runId = `run-chat-rec-telegram-tg-${id}`;
+        const conv = await h.chatEvent({ robotId: 'rec', platform: 'telegram', chat: { id: '42', kind: 'private' } }, conversationId, {
+          eventId: `tg-${id}`,
+          at: new Date().toISOString(),
+          user: { id: '42', name: 'rec' },
+          text: 'Record a chat run',
+          integration: { platform: 'telegram', botToken: 'rec-missing-token', webhookSecret: 'rec-missing-secret', approvers: [] },
+          run: { runId, input: { ...base('Record a chat run'), trigger: 'chat' } },
+        });
+        const run = h.client.workflow.getHandle(runId);
+        await eventually(() => run.describe().then(() => true), 30_000);
+        await run.result();
+        await eventually(async () => (await conv.query(chatConversationQuery)).runs[0]?.finished === true, 30_000, 100);
+        await conv.cancel();
+        return { 'chat-run': run, 'chat-conversation': conv };
+      },
+    },
+  ],
   one('continuous', async (h) => {
     // A continuous robot loops for a while, then is cancelled.
     const run = await h.startContinuous(base('Loop'));
@@ -358,6 +391,8 @@ async function record(env: TestWorkflowEnvironment, site: Site, code: string, sc
     setSiteStatus: site.setStatus,
     start: (input) => env.client.workflow.start(robotRunWorkflow, { taskQueue, workflowId: `run-${randomUUID()}`, args: [input] }),
     startContinuous: (run) => env.client.workflow.start(robotContinuousWorkflow, { taskQueue, workflowId: `cont-${randomUUID()}`, args: [{ run, pauseMs: 100, maxHistoryEvents: 1000 }] }),
+    chatEvent: (input, workflowId, event) =>
+      env.client.workflow.signalWithStart(chatConversationWorkflow, { taskQueue, workflowId, args: [input], signal: chatInboundSignal, signalArgs: [event] }),
   };
   const collect = async () => {
     const handles = await scenario.drive(harness, wanted);

@@ -6,3 +6,5 @@ export { robotRunWorkflow } from './robot-run';
 export { robotSlotsWorkflow } from './robot-slots';
 export { robotContinuousWorkflow } from './robot-continuous';
 export { generateRoleWorkflow } from './generate-role';
+export { chatConversationWorkflow } from './chat-conversation';
+export { chatIntegrationWorkflow } from './chat-integration';

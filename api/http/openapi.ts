@@ -72,6 +72,7 @@ export function generateDocument(registry: OpenAPIRegistry): ReturnType<OpenApiG
       { name: 'graph', description: 'Per-node control of a run\'s task graph' },
       { name: 'robots', description: 'Robot definitions, triggers, schedules and continuous mode' },
       { name: 'webhooks', description: 'Signed webhook triggers' },
+      { name: 'chat', description: 'Chat platforms: what Telegram, Slack, Discord, Lark and DingTalk call (each verified the platform\'s way), and a robot\'s integrations' },
       { name: 'compound', description: 'Seed-compatible compound goals' },
       { name: 'stream', description: 'Server-sent events' },
       { name: 'system', description: 'Health, metrics, information, this document' },

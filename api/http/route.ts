@@ -19,9 +19,11 @@ export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
 /**
  * Who may call a route: anyone with credentials (an API key or the page session; the default), anyone (`public`:
- * health, the login page), or a sender whose request carries a valid webhook signature (`signature`).
+ * health, the login page), a sender whose request carries a valid webhook signature (`signature`), or a chat
+ * platform whose request carries that platform's own signature (`platform`: Slack, Discord, Lark, DingTalk, the
+ * Telegram secret token; described per route).
  */
-export type Access = 'credentials' | 'public' | 'signature';
+export type Access = 'credentials' | 'public' | 'signature' | 'platform';
 
 /** One documented response: a description, and what the body is (JSON by default). */
 export type ResponseSpec = string | [description: string, schema: ZodTypeAny] | { description: string; schema?: ZodTypeAny; contentType?: string };
@@ -102,6 +104,7 @@ const SECURITY: Record<Access, Partial<Record<SecurityScheme, string[]>>[]> = {
   credentials: [{ bearerKey: [] }, { sessionCookie: [] }],
   public: [],
   signature: [{ webhookSignature: [] }],
+  platform: [],
 };
 
 const successStatus = (spec: RouteDef['spec']) => Math.min(...Object.keys(spec.responses).map(Number).filter((s) => s >= 200 && s < 300));
@@ -109,7 +112,9 @@ const successStatus = (spec: RouteDef['spec']) => Math.min(...Object.keys(spec.r
 function documentedResponses(spec: RouteDef['spec']) {
   const all: Record<number, ResponseSpec> = {};
   if (spec.params || spec.query || spec.headers || spec.body) all[400] = 'Invalid input: `error` names the field';
-  if (spec.access !== 'public') all[401] = spec.access === 'signature' ? 'Missing, wrong or stale signature' : 'Missing or invalid credentials';
+  if (spec.access !== 'public') {
+    all[401] = spec.access === 'signature' || spec.access === 'platform' ? 'Missing, wrong or stale signature' : 'Missing or invalid credentials';
+  }
   if (spec.body || spec.rawBody) all[413] = 'Body too large';
   Object.assign(all, spec.responses);
   return Object.fromEntries(

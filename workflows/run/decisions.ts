@@ -52,7 +52,7 @@ export class Decisions {
     if (!shape.success) {
       throw invalidDecision(shape.error.issues.map((i) => `${i.path.length ? `${i.path.join('.')}: ` : ''}${i.message}`).join('; '));
     }
-    if (!CallerChannel.safeParse(channel).success) throw invalidDecision('channel must be api, signal or ui');
+    if (!CallerChannel.safeParse(channel).success) throw invalidDecision('channel must be api, signal, ui or chat');
     if (d.decisionId && state.approvals.some((a) => a.decisionId === d.decisionId)) return 'duplicate';
     const g = state.gate;
     if (!g || this.pending || this.run.finished) {
