@@ -1,4 +1,4 @@
-/** Jest: TypeScript through ts-jest; one Temporal dev server per test file (see test/helpers/temporal-env.ts). */
+/** Jest: TypeScript through ts-jest; one Temporal dev server per test file (see testkit/temporal.ts). */
 module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],

@@ -2,20 +2,15 @@
  * Robot Host: one turn of the clarifying conversation before a manual run's pipeline starts. The host reads the
  * task and the transcript so far and either asks questions or states the task it will work on (`satisfied`).
  * The offline model asks one question about a short task (under 8 words) and is satisfied once it has an answer.
+ * The turn runs in the activity runtime (./runtime.ts) like the stages: heartbeat, cancel, metrics, budget guard.
  */
-import { Context } from '@temporalio/activity';
-import { z } from 'zod';
-import type { HostTurn, HostTurnInput, ModelCallRecord } from '../workflows/types';
-import { createBudgetGuard } from './models/budget';
-import type { ModelRouter } from './models/router';
+import type { HostTurnInput } from '../contracts/activities';
+import { HostTurn } from '../contracts/gates';
+import type { ModelCallRecord } from '../contracts/pipeline';
+import type { ActivityDeps } from './deps';
 import { generateStructured } from './models/structured';
+import { createActivityRuntime } from './runtime';
 import { robotPreamble } from './stages/context';
-
-export const HostTurnSchema = z.object({
-  questions: z.array(z.string().min(1)).max(5).optional(),
-  confirmedTask: z.string().min(1).optional(),
-  satisfied: z.boolean(),
-});
 
 /** The offline host, deterministic: one question for a short task, then the task with the answers folded in. */
 export function offlineHostTurn(input: Pick<HostTurnInput, 'task' | 'transcript' | 'mustSettle'>): HostTurn {
@@ -31,25 +26,23 @@ export function offlineHostTurn(input: Pick<HostTurnInput, 'task' | 'transcript'
   return { satisfied: true, confirmedTask };
 }
 
-export function createHostActivities(deps: { router: ModelRouter; maxRepairs?: number }) {
+export function createHostActivities(deps: ActivityDeps) {
+  const runtime = createActivityRuntime(deps);
   return {
     async hostTurn(input: HostTurnInput): Promise<{ turn: HostTurn; calls: ModelCallRecord[] }> {
-      const activity = Context.current();
-      const timer = setInterval(() => activity.heartbeat(), 1000);
-      try {
-        const router = input.budget ? createBudgetGuard(input.budget).wrap(deps.router) : deps.router;
+      return runtime.run({ budget: input.budget }, async ({ router, signal, maxRepairs }) => {
         const transcript = input.transcript.map((m) => `${m.role === 'host' ? 'You' : 'Person'}: ${m.text}`).join('\n');
         const { value, calls } = await generateStructured(router, {
           kind: 'plan',
-          schema: HostTurnSchema,
+          schema: HostTurn,
           system:
             `${robotPreamble(input.robot)}\nYou are the Robot Host: before starting work, make sure the task is clear. ` +
             `Ask only the questions you need. When the task is clear, state it in one paragraph as confirmedTask. ` +
             `Answer as JSON: {"questions"?: string[], "confirmedTask"?: string, "satisfied": boolean}.` +
             (input.mustSettle ? ' This is your last turn: you must be satisfied now.' : ''),
           user: `Task as assigned: ${input.task}${transcript ? `\n\nConversation so far:\n${transcript}` : ''}`,
-          signal: activity.cancellationSignal,
-          maxRepairs: deps.maxRepairs ?? 2,
+          signal,
+          maxRepairs,
           offline: () => offlineHostTurn(input),
         });
         const turn: HostTurn = { ...value };
@@ -58,9 +51,7 @@ export function createHostActivities(deps: { router: ModelRouter; maxRepairs?: n
         }
         if (turn.satisfied && !turn.confirmedTask) turn.confirmedTask = input.task;
         return { turn, calls };
-      } finally {
-        clearInterval(timer);
-      }
+      });
     },
   };
 }

@@ -1,10 +1,12 @@
 /**
  * Notifications: a JSON POST to a webhook URL (the robot's "reports to" contact, an escalation channel).
- * The URL comes from run or robot settings, so it is an outbound request chosen by a user: only http(s) is
- * allowed, no redirects are followed, and the body is never echoed back into the run. Deployments that must
- * keep the worker away from internal addresses should route these through an egress proxy (SSRF).
+ * The URL comes from run or robot settings, so it is an outbound request chosen by a user: it goes through the
+ * shared outbound guard (./net/guarded-http.ts) — non-public addresses are refused unless MC_FETCH_ALLOWLIST
+ * names them, no redirect is followed — and the answer's body is never echoed back into the run.
  */
-import { ApplicationFailure } from '@temporalio/common';
+import type { ActivityDeps } from './deps';
+import { failureForStatus, guardedRequest } from './net/guarded-http';
+import { createActivityRuntime } from './runtime';
 
 export interface NotifyInput {
   url: string;
@@ -14,50 +16,30 @@ export interface NotifyInput {
   idempotencyKey: string;
 }
 
-export interface NotifyDeps {
-  fetch?: typeof fetch;
-  timeoutMs?: number;
-}
+/** How long one notice may take before it counts as unavailable (and Temporal retries it). */
+export const NOTIFY_TIMEOUT_MS = 10_000;
 
-/** Throws a non-retryable failure for a URL that is not plain http(s). */
-export function checkWebhookUrl(raw: string): URL {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw ApplicationFailure.create({ message: `not a URL: ${raw.slice(0, 200)}`, type: 'InvalidWebhookUrl', nonRetryable: true });
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw ApplicationFailure.create({ message: `only http(s) webhooks are allowed, not ${url.protocol}`, type: 'InvalidWebhookUrl', nonRetryable: true });
-  }
-  return url;
-}
-
-export function createNotifyActivities(deps: NotifyDeps = {}) {
-  const doFetch = deps.fetch ?? fetch;
+/** `notify` runs in the activity runtime (./runtime.ts): cancelling it aborts the request; its duration is measured. */
+export function createNotifyActivities(deps: ActivityDeps) {
+  const runtime = createActivityRuntime(deps);
   return {
     async notify(input: NotifyInput): Promise<{ status: number }> {
-      const url = checkWebhookUrl(input.url);
-      let res: Response;
-      try {
-        res = await doFetch(url, {
+      return runtime.run({}, async ({ signal }) => {
+        const res = await guardedRequest(input.url, {
+          who: 'escalation webhook',
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'idempotency-key': input.idempotencyKey, 'user-agent': 'mission-control' },
+          headers: { 'content-type': 'application/json', 'idempotency-key': input.idempotencyKey },
           body: JSON.stringify(input.payload),
-          redirect: 'manual',
-          signal: AbortSignal.timeout(deps.timeoutMs ?? 10_000),
+          allowList: deps.config.MC_FETCH_ALLOWLIST,
+          maxBytes: 64 * 1024,
+          timeoutMs: NOTIFY_TIMEOUT_MS,
+          signal,
+          lookup: deps.lookup,
         });
-      } catch (err) {
-        throw ApplicationFailure.create({ message: `notify: ${(err as Error).message}`, type: 'NotifyUnavailable', nonRetryable: false });
-      }
-      await res.arrayBuffer().catch(() => undefined);
-      if (res.status >= 500 || res.status === 429 || res.status === 408) {
-        throw ApplicationFailure.create({ message: `notify: HTTP ${res.status}`, type: 'NotifyUnavailable', nonRetryable: false });
-      }
-      if (res.status >= 300) {
-        throw ApplicationFailure.create({ message: `notify: HTTP ${res.status}`, type: 'NotifyRejected', nonRetryable: true });
-      }
-      return { status: res.status };
+        const failure = failureForStatus('escalation webhook', res, 'Notify');
+        if (failure) throw failure;
+        return { status: res.status };
+      });
     },
   };
 }

@@ -1,26 +1,24 @@
 /**
- * Activities behind robots: the concurrency semaphore's I/O (signal-with-start, liveness checks) and drafting a
- * role description with the model. They use the worker's Temporal client from the activity context.
+ * Activities behind robots: the concurrency semaphore's I/O (signal-with-start, liveness checks; quick calls with
+ * the worker's Temporal client from the activity context) and drafting a role description with the model (in the
+ * activity runtime, ./runtime.ts, like every model call).
  */
 import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { acquireSlotSignal, robotSlotsWorkflowId } from '../workflows/robot-slots';
-import type { RobotSlotsInput } from '../workflows/robot-slots';
-import type { ModelCallRecord } from '../workflows/types';
+import { acquireSlotSignal, robotSlotsWorkflowId } from '../contracts/messages';
+import type { RobotSlotsInput } from '../contracts/messages';
+import type { ModelCallRecord } from '../contracts/pipeline';
+import type { ActivityDeps } from './deps';
 import { generateText } from './models/structured';
-import type { ModelRouter } from './models/router';
+import { createActivityRuntime } from './runtime';
 
-export interface RobotActivityDeps {
-  router: ModelRouter;
-  /** How often a semaphore with waiting runs checks that its holders still run (seconds). */
-  slotCheckSeconds?: number;
-}
-
-export function createRobotActivities(deps: RobotActivityDeps) {
+export function createRobotActivities(deps: ActivityDeps) {
+  const runtime = createActivityRuntime(deps);
   return {
     /** Ask the robot's semaphore for a slot, starting the semaphore if it is not running. Idempotent per run. */
     async requestRobotSlot(req: { robotId: string; runId: string; limit: number; taskQueue: string }): Promise<void> {
-      const args: RobotSlotsInput = { robotId: req.robotId, checkIntervalSeconds: deps.slotCheckSeconds };
+      // How often a semaphore with waiting runs checks that its holders still run.
+      const args: RobotSlotsInput = { robotId: req.robotId, checkIntervalSeconds: deps.config.MC_SLOT_CHECK_SECONDS };
       await Context.current().client.workflow.signalWithStart('robotSlotsWorkflow', {
         workflowId: robotSlotsWorkflowId(req.robotId),
         taskQueue: req.taskQueue,
@@ -48,19 +46,21 @@ export function createRobotActivities(deps: RobotActivityDeps) {
 
     /** Draft a role description for a robot from its name (the "Generate" button). */
     async draftRole(input: { name: string }): Promise<{ role: string; calls: ModelCallRecord[] }> {
-      const { value, calls } = await generateText(deps.router, {
-        kind: 'text',
-        system:
-          'You write role descriptions for AI team members. Given a name, write 3-5 sentences: what the member is responsible for, ' +
-          'what it produces, which resources it needs and how it checks its work. Plain text, no preamble.',
-        user: `Name: ${input.name}`,
-        signal: Context.current().cancellationSignal,
-        offlineAnswer: () =>
-          `${input.name} is responsible for the work its name describes, from gathering what is needed to a checked, delivered result. ` +
-          `It turns each request into concrete goals and tasks, uses only the experts and tools assigned to it, and states its sources. ` +
-          `Before delivering, it checks every result against what was asked and reports open questions to the person it reports to.`,
+      return runtime.run({}, async ({ router, signal }) => {
+        const { value, calls } = await generateText(router, {
+          kind: 'text',
+          system:
+            'You write role descriptions for AI team members. Given a name, write 3-5 sentences: what the member is responsible for, ' +
+            'what it produces, which resources it needs and how it checks its work. Plain text, no preamble.',
+          user: `Name: ${input.name}`,
+          signal,
+          offlineAnswer: () =>
+            `${input.name} is responsible for the work its name describes, from gathering what is needed to a checked, delivered result. ` +
+            `It turns each request into concrete goals and tasks, uses only the experts and tools assigned to it, and states its sources. ` +
+            `Before delivering, it checks every result against what was asked and reports open questions to the person it reports to.`,
+        });
+        return { role: value.trim(), calls };
       });
-      return { role: value.trim(), calls };
     },
   };
 }

@@ -1,6 +1,8 @@
 /**
- * The Express app and its lifecycle. `startWebServer` listens (port 0 in tests) and returns a handle whose
- * `stop` closes the server; the Temporal client is passed in and owned by the caller.
+ * The Express app and its lifecycle. `createUseCases` wires the use cases and services over the Temporal client
+ * (callable without HTTP); `createApp` puts the routes in front of them; `startWebServer` listens (port 0 in
+ * tests) and returns a handle whose `stop` closes the server. The Temporal client is passed in and owned by the
+ * caller.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,24 +10,43 @@ import path from 'node:path';
 import express from 'express';
 import client from 'prom-client';
 import type { Client } from '@temporalio/client';
+import { artifactDir, createArtifactStore, type ArtifactStore } from '../lib/artifact-store';
 import type { Config } from '../lib/config';
+import { CredentialStore, resolveCredential, resolveSecretKey } from '../lib/credentials';
 import { createLogger } from '../lib/log';
 import type { Metrics } from '../lib/metrics';
 import { Credentials, requireAuth } from './auth';
-import { errorMiddleware, HttpError } from './errors';
-import { readinessHandler } from './readiness';
+import { IntegrationService } from './chat/integrations';
+import { NotFound } from './errors';
+import { errorMiddleware } from './http/error-middleware';
+import { HttpApi } from './http/route';
+import { TemporalReadiness } from './readiness';
 import { RobotService } from './robots/service';
+import { RobotStore } from './robots/store';
 import { resolveWebhookKey } from './robots/webhook-signature';
+import { artifactRoutes } from './routes/artifacts';
+import { chatInboundRoutes, integrationRoutes } from './routes/chat';
+import { compoundRoutes } from './routes/compound';
+import { credentialRoutes } from './routes/credentials';
+import { docsRoutes } from './routes/docs';
+import { eventRoutes } from './routes/events';
+import { hookRoutes } from './routes/hooks';
+import { openAiAuth, openAiErrorMiddleware, openAiRoutes } from './routes/openai';
+import { robotRoutes } from './routes/robots';
+import { runRoutes } from './routes/runs';
+import { sessionRoutes } from './routes/session';
+import { healthRoute, readinessRoute, systemRoutes } from './routes/system';
+import { ActivityFeed } from './activity-feed';
+import { FleetService } from './fleet';
+import { insightRoutes } from './routes/insights';
+import { vendorRoutes } from './routes/vendor';
 import { RunService } from './run-service';
-import { compoundRouter } from './routes/compound';
-import { hooksRouter } from './routes/hooks';
-import { robotsRouter } from './routes/robots';
+import { RunStats } from './run-stats';
 import { RunWatcher } from './run-watcher';
-import { eventsRouter } from './routes/events';
-import { runsRouter } from './routes/runs';
-import { sessionRouter } from './routes/session';
-import { temporalUiUrl } from '../lib/temporal';
-import { selectProvider } from '../activities/models/router';
+import { type ChatCompletion, createChatCompletion } from './use-cases/chat-completion';
+import { createReceiveChat, type ReceiveChat } from './use-cases/receive-chat';
+import { createReceiveWebhook, type ReceiveWebhook } from './use-cases/receive-webhook';
+import { createStartRun, type StartRun } from './use-cases/start-run';
 
 /** The page: static files, no build step, no CDN. */
 export const WEB_DIR = path.resolve(__dirname, '..', 'web');
@@ -39,60 +60,128 @@ export interface AppDeps {
 
 const log = createLogger('api');
 
+/** The use cases and services of one API process, wired once (no HTTP in them). */
+export interface UseCases {
+  runs: RunService;
+  robots: RobotService;
+  startRun: StartRun;
+  receiveWebhook: ReceiveWebhook;
+  /** Robots as OpenAI chat completions (/v1). */
+  chat: ChatCompletion;
+  watcher: RunWatcher;
+  /** Delivered files and outputs too large for history (lib/artifact-store.ts). */
+  artifacts: ArtifactStore;
+  /** The encrypted credential store (values go in, never out). */
+  credentials: CredentialStore;
+  fleet: FleetService;
+  activity: ActivityFeed;
+  stats: RunStats;
+  /** Requests from chat platforms, and a robot's chat integrations. */
+  receiveChat: ReceiveChat;
+  integrations: IntegrationService;
+}
+
+/** How long the API keeps a resolved verification secret (a signing secret, a webhook token) in memory. */
+const SECRET_CACHE_MS = 15_000;
+
+export function createUseCases(deps: AppDeps): UseCases {
+  const store = new RobotStore(deps.client);
+  const runs = new RunService(deps.client, deps.config);
+  const watcher = new RunWatcher(deps.client, runs);
+  const startRun = createStartRun({ client: deps.client, config: deps.config, metrics: deps.metrics, robots: store, onStarted: (id) => watcher.watch(id) });
+  const webhookKey = resolveWebhookKey(deps.config);
+  const robots = new RobotService({ client: deps.client, config: deps.config, store, runs, startRun, webhookKey });
+  const receiveWebhook = createReceiveWebhook({ robots: store, startRun, webhookKey });
+  const artifacts = createArtifactStore(artifactDir(deps.config));
+  const chat = createChatCompletion({ client: deps.client, startRun, runs, watcher, robots: store, artifacts });
+  // The key is read (or generated) when the first credential is stored, not at start-up.
+  const credentials = new CredentialStore(deps.client, () => resolveSecretKey(deps.config));
+  // Verification secrets of chat platforms, resolved like a worker resolves bot tokens (environment, then the store),
+  // kept briefly so a burst of requests does not read Temporal each time; a change through this API drops them at once.
+  const cached = new Map<string, { value: Promise<string>; until: number }>();
+  const secret = (name: string): Promise<string> => {
+    const hit = cached.get(name);
+    if (hit && hit.until > Date.now()) return hit.value;
+    const value = resolveCredential(name, { env: process.env, store: credentials });
+    cached.set(name, { value, until: Date.now() + SECRET_CACHE_MS });
+    value.catch(() => cached.delete(name));
+    return value;
+  };
+  const receiveChat = createReceiveChat({ client: deps.client, config: deps.config, robots: store, secret, metrics: deps.metrics, maxJsonDepth: 64 });
+  const integrations = new IntegrationService({ client: deps.client, config: deps.config, robots, store, credentials, onCredentialChanged: (name) => cached.delete(name) });
+  const fleet = new FleetService(deps.client, deps.config);
+  return {
+    runs,
+    robots,
+    startRun,
+    receiveWebhook,
+    chat,
+    watcher,
+    artifacts,
+    credentials,
+    fleet,
+    activity: new ActivityFeed(runs),
+    stats: new RunStats(runs),
+    receiveChat,
+    integrations,
+  };
+}
+
 export interface App {
   app: express.Express;
+  /** The app's routes and their OpenAPI document. */
+  http: HttpApi;
   watcher: RunWatcher;
+  fleet: FleetService;
 }
 
 export function createApp(deps: AppDeps): App {
-  // RunService resolves `robotId` through RobotService, which starts its runs through RunService.
-  const runs: RunService = new RunService(deps.client, deps.config, deps.metrics, (id) => robots.load(id));
-  const robots = new RobotService(deps.client, deps.config, runs, resolveWebhookKey(deps.config));
-  const watcher = new RunWatcher(deps.client, runs);
-  runs.onStarted = (id) => watcher.watch(id);
+  const useCases = createUseCases(deps);
+  const { runs, robots, startRun, receiveWebhook, chat, watcher, artifacts, credentials, fleet, activity, stats, receiveChat, integrations } = useCases;
   registerRunGauge(deps.metrics, runs);
 
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  const http = new HttpApi(app);
 
-  app.get('/healthz', (_req, res) => {
-    res.json({ ok: true });
-  });
-  // No credentials, like /healthz: probes carry none, and it answers only ready / not ready (api/readiness.ts).
-  app.get('/readyz', readinessHandler(deps.client, deps.config.TEMPORAL_NAMESPACE, log, { timeoutMs: Math.min(deps.config.MC_TEMPORAL_TIMEOUT_MS, 2000) }));
+  // Public routes, then everything else behind credentials. Webhooks authenticate by signature over the raw body,
+  // so they come before the credentials middleware and the JSON parser.
+  // Chat platforms likewise authenticate by their own signatures over the raw body (api/chat/platforms/).
+  // Probes carry no credentials: readiness answers only ready / not ready (api/readiness.ts).
+  const readiness = new TemporalReadiness(deps.client, deps.config.TEMPORAL_NAMESPACE, log, { timeoutMs: Math.min(deps.config.MC_TEMPORAL_TIMEOUT_MS, 2000) });
+  http.add(
+    healthRoute,
+    readinessRoute(readiness),
+    ...hookRoutes(receiveWebhook, deps.config.MC_WEBHOOK_MAX_BODY),
+    ...chatInboundRoutes(receiveChat, deps.config.MC_WEBHOOK_MAX_BODY),
+    ...sessionRoutes(deps.credentials, WEB_DIR),
+  );
+  // /v1 checks the same keys itself first, so that a refusal is in OpenAI's error shape.
+  app.use('/v1', openAiAuth(deps.credentials));
+  http.requireCredentials(requireAuth(deps.credentials));
 
-  // Webhooks authenticate by signature over the raw body: before requireAuth and express.json.
-  app.use('/hooks', hooksRouter(robots, deps.config.MC_WEBHOOK_MAX_BODY));
-
-  app.use(sessionRouter(deps.credentials, WEB_DIR));
-  app.use(requireAuth(deps.credentials));
   app.use(express.static(WEB_DIR, { index: 'index.html', extensions: ['html'] }));
   app.use(express.json({ limit: deps.config.MC_MAX_BODY }));
+  http.add(
+    ...systemRoutes(deps.config, deps.metrics, runs),
+    ...eventRoutes(runs, watcher),
+    ...runRoutes(runs, startRun),
+    ...compoundRoutes(runs, startRun),
+    ...robotRoutes(robots),
+    ...artifactRoutes(runs, artifacts),
+    ...credentialRoutes(credentials),
+    ...integrationRoutes(integrations),
+    ...openAiRoutes(chat, robots, runs),
+    ...insightRoutes({ client: deps.client, runs, fleet, activity, stats }),
+    ...vendorRoutes(),
+    ...docsRoutes(http),
+  );
 
-  /** What the page shows in its header: which model the configuration selects, and where the Temporal UI is. */
-  app.get('/api/info', (_req, res) => {
-    const provider = selectProvider(deps.config);
-    res.json({ modelProvider: provider, offline: provider === 'offline', temporalUi: temporalUiUrl(deps.config), namespace: deps.config.TEMPORAL_NAMESPACE });
-  });
-  /** Runs per status and the completion rate, from Temporal visibility. */
-  app.get('/api/stats', async (_req, res) => {
-    const counts = await runs.countByStatus();
-    const finished = counts.Done + counts.Failed + counts.Cancelled;
-    res.json({ counts, completionRate: finished ? counts.Done / finished : null });
-  });
-  app.use(eventsRouter(runs, watcher));
-
-  app.get('/metrics', async (_req, res) => {
-    res.set('content-type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
-  });
-  app.use('/api/runs', runsRouter(runs));
-  app.use('/task', compoundRouter(runs));
-  app.use('/api/robots', robotsRouter(robots));
-
-  app.use((req, _res, next) => next(new HttpError(404, `no route for ${req.method} ${req.path}`)));
+  app.use((req, _res, next) => next(new NotFound(`no route for ${req.method} ${req.path}`)));
+  app.use(openAiErrorMiddleware(log));
   app.use(errorMiddleware(log));
-  return { app, watcher };
+  return { app, http, watcher, fleet };
 }
 
 /** mc_runs{status}: runs per status, counted from Temporal visibility at scrape time (true across processes). */
@@ -122,7 +211,7 @@ export interface WebServer {
 }
 
 export async function startWebServer(deps: AppDeps, opts: { port?: number; host?: string } = {}): Promise<WebServer> {
-  const { app, watcher } = createApp(deps);
+  const { app, watcher, fleet } = createApp(deps);
   const server = http.createServer(app);
   const host = opts.host ?? deps.config.MC_HOST;
   await new Promise<void>((resolve, reject) => {
@@ -139,6 +228,7 @@ export async function startWebServer(deps: AppDeps, opts: { port?: number; host?
     stop: async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
+      fleet.stop();
       await watcher.stop();
       await closed;
     },

@@ -4,7 +4,7 @@
  */
 import type { Client } from '@temporalio/client';
 import { ConfigError, loadConfig, Config } from '../lib/config';
-import { createLogger } from '../lib/log';
+import { createLogger, setLogLevel } from '../lib/log';
 import { createMetrics, Metrics } from '../lib/metrics';
 import { connectClient, ensureSearchAttributes, temporalUiUrl } from '../lib/temporal';
 import { startWebServer, WebServer } from './app';
@@ -23,7 +23,7 @@ export async function startApi(config: Config, metrics: Metrics = createMetrics(
   await ensureSearchAttributes(client.connection, config.TEMPORAL_NAMESPACE);
   const credentials = resolveCredentials(config);
   const web = await startWebServer({ client, config, credentials, metrics });
-  log.info(`API listening on ${web.url}  (health: ${web.url}/healthz, metrics: ${web.url}/metrics)`);
+  log.info(`API listening on ${web.url}  (health: ${web.url}/healthz, metrics: ${web.url}/metrics, API documentation: ${web.url}/docs)`);
   log.info(`Temporal Web UI: ${temporalUiUrl(config)}`);
   if (credentials.generatedKey) {
     log.info(`Generated an API key (shown once; kept in ${credentials.keyFile}):\n\n    ${credentials.generatedKey}\n`);
@@ -45,6 +45,7 @@ export async function startApi(config: Config, metrics: Metrics = createMetrics(
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  setLogLevel(config.MC_LOG_LEVEL);
   const api = await startApi(config);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

@@ -1,10 +1,8 @@
 /**
- * Readiness for load balancers and Kubernetes: `GET /readyz` is 200 `{ ready: true }` while Temporal answers for
- * our namespace, else 503 `{ ready: false }`. Like /healthz it needs no credentials (probes carry none), so it says
- * nothing else: no address, namespace or error (those go to the log, once per change). `/healthz` stays "the process
- * is up", so an orchestrator restarts a process only when it is itself broken, never because Temporal is down.
+ * Readiness for load balancers and Kubernetes: whether Temporal answers for our namespace (`GET /readyz`, see
+ * routes/system.ts). `/healthz` stays "the process is up", so an orchestrator restarts a process only when it is
+ * itself broken, never because Temporal is down; readiness takes a replica out of rotation meanwhile.
  */
-import type { RequestHandler } from 'express';
 import type { Client } from '@temporalio/client';
 import type { Logger } from '../lib/log';
 
@@ -15,31 +13,39 @@ export interface ReadinessOptions {
   cacheMs?: number;
 }
 
-export function readinessHandler(client: Client, namespace: string, log: Logger, opts: ReadinessOptions): RequestHandler {
-  const cacheMs = opts.cacheMs ?? 1000;
-  let last: { ready: boolean; at: number } | undefined;
-  let inFlight: Promise<boolean> | undefined;
-  let wasReady: boolean | undefined;
+/** Asks Temporal whether it answers, at most once per `cacheMs`; logs a change (ready ↔ not ready) once. */
+export class TemporalReadiness {
+  private last?: { ready: boolean; at: number };
+  private inFlight?: Promise<boolean>;
+  private wasReady?: boolean;
 
-  const check = async (): Promise<boolean> => {
+  constructor(
+    private readonly client: Client,
+    private readonly namespace: string,
+    private readonly log: Logger,
+    private readonly opts: ReadinessOptions,
+  ) {}
+
+  async ready(): Promise<boolean> {
+    if (!this.last || Date.now() - this.last.at > (this.opts.cacheMs ?? 1000)) {
+      this.inFlight ??= this.check().finally(() => (this.inFlight = undefined));
+      this.last = { ready: await this.inFlight, at: Date.now() };
+    }
+    return this.last.ready;
+  }
+
+  private async check(): Promise<boolean> {
     try {
       // Served by the frontend from the namespace registry, which needs the persistence store behind it.
-      await client.connection.withDeadline(Date.now() + opts.timeoutMs, () => client.workflowService.describeNamespace({ namespace }));
-      if (wasReady === false) log.info('ready again: Temporal answers');
-      wasReady = true;
+      await this.client.connection.withDeadline(Date.now() + this.opts.timeoutMs, () => this.client.workflowService.describeNamespace({ namespace: this.namespace }));
+      if (this.wasReady === false) this.log.info('ready again: Temporal answers');
+      this.wasReady = true;
       return true;
     } catch (err) {
-      if (wasReady !== false) log.warn('not ready: Temporal does not answer', { error: (err as Error).message });
-      wasReady = false;
+      // The reason goes to the log only: the probe is unauthenticated, so its answer says nothing but ready or not.
+      if (this.wasReady !== false) this.log.warn('not ready: Temporal does not answer', { error: (err as Error).message });
+      this.wasReady = false;
       return false;
     }
-  };
-
-  return async (_req, res) => {
-    if (!last || Date.now() - last.at > cacheMs) {
-      inFlight ??= check().finally(() => (inFlight = undefined));
-      last = { ready: await inFlight, at: Date.now() };
-    }
-    res.set('cache-control', 'no-store').status(last.ready ? 200 : 503).json({ ready: last.ready });
-  };
+  }
 }

@@ -1,12 +1,11 @@
 /**
- * Use cases for runs, over the Temporal client. Temporal is the system of record: listing reads visibility
- * (search attributes), showing a run asks the workflow (query) and falls back to what Temporal keeps without a
- * worker (the final result, or the memo the workflow mirrors its state into).
+ * Reading and controlling runs, over the Temporal client (starting them is the startRun use case). Temporal is the
+ * system of record: listing reads visibility (search attributes), showing a run asks the workflow (query) and
+ * falls back to what Temporal keeps without a worker (the final result, or the memo the workflow mirrors its state
+ * into). Throws domain errors (./errors.ts); returns the shapes of ./schemas.ts.
  */
-import { randomUUID } from 'node:crypto';
-import { Client, WorkflowExecutionDescription, WorkflowNotFoundError, WorkflowStartOptions, WorkflowUpdateFailedError } from '@temporalio/client';
+import { Client, WorkflowExecutionDescription, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Config } from '../lib/config';
-import type { Metrics } from '../lib/metrics';
 import { runUiLink, temporalUiUrl } from '../lib/temporal';
 import {
   approveNodeUpdate,
@@ -15,125 +14,53 @@ import {
   hostConfirmUpdate,
   hostMessageUpdate,
   retryNodeUpdate,
-  robotRunWorkflow,
+  robotSlotsQuery,
+  robotSlotsWorkflowId,
   runStateQuery,
-} from '../workflows';
-import type { NodeControlResult } from '../workflows/dag-executor';
-import { McRobotId, McStatus, McTrigger } from '../workflows/search-attributes';
-import { emptyUsage } from '../workflows/types';
-import type { RobotSnapshot, RunInput, RunMemo, RunState, RunStatus, StageName, Trigger } from '../workflows/types';
-import { conflict, notFound } from './errors';
-import { runInputOf } from './robots/store';
-import type { StoredRobot } from './robots/schema';
-import type { ApprovalBody, ApproveNodeBody, CompoundBody, CreateRunBody, HostConfirmBody, HostMessageBody, ListRunsQuery } from './schemas';
-import type { DagNodeState } from '../workflows/dag';
-
-/** The robot a run gets when the request names none. */
-export const DEFAULT_ROBOT: RobotSnapshot = {
-  id: 'default',
-  name: 'Mission Control',
-  role: 'A careful generalist who researches, plans and writes clear, checked deliverables.',
-  version: 0,
-};
+} from '../contracts/messages';
+import type { NodeControlResult } from '../contracts/dag';
+import { McRobotId, McStatus, McTrigger } from '../contracts/search-attributes';
+import { emptyUsage, RUN_STATUSES } from '../contracts/pipeline';
+import type { RunStatus, StageName } from '../contracts/pipeline';
+import type { RunMemo, RunState } from '../contracts/run';
+import { Conflict, NotFound } from './errors';
+import type { ApprovalBody, ApproveNodeBody, CompoundProgress, HostConfirmBody, HostMessageBody, ListRunsQuery, RunSummary, RunView } from './schemas';
 
 /** How long GET /api/runs/:id waits for a worker to answer the state query before falling back. */
 const QUERY_DEADLINE_MS = 3000;
 
-export interface RunSummary {
-  id: string;
-  status: RunStatus | 'Unknown';
-  robotId?: string;
-  trigger?: string;
-  task?: string;
-  currentStage?: string;
-  startedAt?: string;
-  closedAt?: string;
-  temporalStatus: string;
-  links: { temporalUi: string };
-}
+export type { CompoundProgress, RunSummary, RunView };
 
-/** Listing options: the public query plus what the event stream needs. */
-export type ListOptions = Partial<ListRunsQuery> & { limit: number; runningOnly?: boolean; changedSince?: Date };
+/** Listing options: the public query plus what the event stream and the charts need. */
+export type ListOptions = Partial<ListRunsQuery> & { limit: number; runningOnly?: boolean; changedSince?: Date; startedSince?: Date; closedSince?: Date };
 
-export type RunView = (RunState | (Partial<RunState> & { runId: string; status: RunStatus })) & {
-  /** Where the state came from: the live workflow (query), its final result, or the memo (no worker). */
-  stateSource: 'query' | 'result' | 'memo';
-  /** Temporal's view; the live stream (query only) leaves out the execution's run id and history length. */
-  temporal: { workflowId: string; runId?: string; status: string; historyLength?: number };
-  links: { temporalUi: string };
-};
+/** Finished runs' final states kept by this process (they never change; Temporal stays the source). */
+const FINAL_STATES_KEPT = 300;
 
-/** GET /task/:id/progress: the seed's progress shape, with whole ids and everything a progress panel shows. */
-export interface CompoundProgress {
-  id: string;
-  status: RunStatus;
-  stage?: StageName;
-  nodes: Pick<DagNodeState, 'id' | 'title' | 'kind' | 'status' | 'dependsOn' | 'startedAt' | 'finishedAt' | 'durationMs' | 'model' | 'reason' | 'output' | 'error' | 'usage'>[];
-  summary: string;
-  result?: string;
-  error?: RunState['error'];
-}
-
-/** Looks up a stored robot by id (RobotService.load); throws a 404 HttpError when there is none. */
-export type RobotLookup = (id: string) => Promise<StoredRobot>;
-
-export interface StartedRun {
-  id: string;
-  status: RunStatus;
-  task: string;
-  robotVersion: number;
-  links: { temporalUi: string };
-}
+export type NodeAction = 'cancel' | 'retry' | 'approve';
 
 export class RunService {
-  /** Called with the id of every run this service starts (the event stream follows it at once). */
-  onStarted?: (id: string) => void;
+  /** Final states of completed runs by `workflowId/runId`, least recently used first: reading one means reading its history. */
+  private readonly finalStates = new Map<string, RunState>();
 
   constructor(
     private readonly client: Client,
     private readonly config: Config,
-    private readonly metrics?: Metrics,
-    private readonly robots?: RobotLookup,
   ) {}
 
-  async start(body: CreateRunBody, trigger: Trigger = 'api'): Promise<StartedRun> {
-    // What the request says about human control overrides the robot's settings for this run.
-    const control: Partial<RunInput> = {
-      // Command nodes naming no desktop go to this machine's configured one (if any).
-      options: { ...body.options, ...(this.config.MC_DESKTOP_QUEUE ? { desktopQueue: this.config.MC_DESKTOP_QUEUE } : {}) },
-      ...(body.dag ? { dag: body.dag } : {}),
-      ...(body.approvals ? { approvals: body.approvals } : {}),
-      ...(body.budget ? { budget: body.budget } : {}),
-      ...(body.host !== undefined ? { host: body.host ? { enabled: true } : undefined } : {}),
-    };
-    if (body.robotId) {
-      if (!this.robots) throw notFound('robot');
-      const stored = await this.robots(body.robotId);
-      return this.startRobotRun({ ...runInputOf(stored, trigger, { task: body.task }), ...control });
+  /** The final state a completed run returned, from its history (cached: it cannot change). */
+  private async finalState(id: string, runId: string): Promise<RunState> {
+    const key = `${id}/${runId}`;
+    const known = this.finalStates.get(key);
+    if (known) {
+      this.finalStates.delete(key);
+      this.finalStates.set(key, known);
+      return known;
     }
-    const robot: RobotSnapshot = body.robot ? { id: 'adhoc', name: body.robot.name, role: body.robot.role, version: 0 } : DEFAULT_ROBOT;
-    return this.startRobotRun({ task: body.task, robot, trigger, ...control });
-  }
-
-  /** Start one robotRunWorkflow for a prepared input; `opts` may set the workflow id and id policies. */
-  async startRobotRun(input: RunInput, opts: Partial<Pick<WorkflowStartOptions, 'workflowId' | 'workflowIdReusePolicy' | 'workflowIdConflictPolicy'>> = {}): Promise<StartedRun> {
-    const id = opts.workflowId ?? `run-${randomUUID()}`;
-    const args: RunInput = { ...input, requestedAt: input.requestedAt ?? new Date().toISOString() };
-    await this.client.workflow.start(robotRunWorkflow, {
-      taskQueue: this.config.MC_TASK_QUEUE,
-      ...opts,
-      workflowId: id,
-      args: [args],
-      typedSearchAttributes: [
-        { key: McStatus, value: 'Pending' },
-        { key: McRobotId, value: input.robot.id },
-        { key: McTrigger, value: input.trigger },
-      ],
-      memo: { run: { task: input.task.slice(0, 500), robotName: input.robot.name, status: 'Pending' } },
-    });
-    this.metrics?.runsStarted.inc({ trigger: input.trigger });
-    this.onStarted?.(id);
-    return { id, status: 'Pending', task: input.task, robotVersion: input.robot.version, links: { temporalUi: runUiLink(this.config, id) } };
+    const state = (await this.client.workflow.getHandle(id, runId).result()) as RunState;
+    this.finalStates.set(key, state);
+    if (this.finalStates.size > FINAL_STATES_KEPT) this.finalStates.delete(this.finalStates.keys().next().value!);
+    return state;
   }
 
   /** Link to a run's page in the Temporal Web UI. */
@@ -151,6 +78,10 @@ export class RunService {
     if (q.runningOnly) clauses.push(`ExecutionStatus = 'Running'`);
     if (q.changedSince) clauses.push(`(ExecutionStatus = 'Running' OR CloseTime >= '${q.changedSince.toISOString()}')`);
     if (q.status) clauses.push(`McStatus = '${q.status}'`);
+    // closedBefore and startedSince are ISO times checked by their schemas (no quotes), safe inside the literal.
+    if (q.closedBefore) clauses.push(`CloseTime < '${new Date(q.closedBefore).toISOString()}'`);
+    if (q.startedSince) clauses.push(`StartTime >= '${q.startedSince.toISOString()}'`);
+    if (q.closedSince) clauses.push(`CloseTime >= '${q.closedSince.toISOString()}'`);
     // robotId matches the Id schema (no quotes), so it is safe inside the literal.
     if (q.robotId) clauses.push(`McRobotId = '${q.robotId}'`);
     const runs: RunSummary[] = [];
@@ -160,12 +91,18 @@ export class RunService {
         id: wf.workflowId,
         status: (wf.typedSearchAttributes.get(McStatus) as RunStatus | undefined) ?? 'Unknown',
         robotId: wf.typedSearchAttributes.get(McRobotId),
+        robotName: memo.robotName,
         trigger: wf.typedSearchAttributes.get(McTrigger),
         task: memo.task,
         currentStage: memo.currentStage,
         startedAt: wf.startTime.toISOString(),
         closedAt: wf.closeTime?.toISOString(),
         temporalStatus: wf.status.name,
+        usage: memo.usage,
+        gate: memo.gate,
+        offline: memo.offline,
+        error: memo.error,
+        interruptedStage: memo.interruptedStage,
         links: { temporalUi: runUiLink(this.config, wf.workflowId) },
       });
       if (runs.length >= q.limit) break;
@@ -176,10 +113,10 @@ export class RunService {
   private async describe(id: string): Promise<WorkflowExecutionDescription> {
     try {
       const desc = await this.client.workflow.getHandle(id).describe();
-      if (desc.type !== 'robotRunWorkflow') throw notFound('run');
+      if (desc.type !== 'robotRunWorkflow') throw NotFound.of('run');
       return desc;
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw notFound('run');
+      if (err instanceof WorkflowNotFoundError) throw NotFound.of('run');
       throw err;
     }
   }
@@ -191,12 +128,13 @@ export class RunService {
     const links = { temporalUi: runUiLink(this.config, id) };
     if (desc.status.name === 'COMPLETED') {
       // A completed run returned its final state: read it from history (no worker, no replay needed).
-      const state = (await handle.result()) as RunState;
+      const state = await this.finalState(id, desc.runId);
       return { ...state, stateSource: 'result', temporal, links };
     }
     try {
       const state = await this.client.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => handle.query(runStateQuery));
-      return { ...state, stateSource: 'query', temporal, links };
+      const slot = await this.slotPlace(state);
+      return { ...state, ...(slot ? { slot } : {}), stateSource: 'query', temporal, links };
     } catch {
       // No worker answered in time: what Temporal holds without one is the memo the workflow keeps up to date.
     }
@@ -220,6 +158,26 @@ export class RunService {
   }
 
   /**
+   * Where a Pending run that waits for a concurrency slot stands in line, from its robot's semaphore workflow;
+   * undefined when it does not wait (or the semaphore does not answer quickly).
+   */
+  private async slotPlace(state: RunState): Promise<RunView['slot']> {
+    if (state.status !== 'Pending') return undefined;
+    const waited = state.events.some((e) => e.type === 'run.waiting');
+    const granted = state.events.some((e) => e.type === 'run.slot');
+    if (!waited || granted) return undefined;
+    try {
+      const slots = await this.client.withDeadline(Date.now() + 1000, () =>
+        this.client.workflow.getHandle(robotSlotsWorkflowId(state.robot.id)).query(robotSlotsQuery),
+      );
+      const i = slots.waiting.indexOf(state.runId);
+      return i < 0 ? undefined : { position: i + 1, waiting: slots.waiting.length, holders: slots.holders.length, limit: slots.limit };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
    * The state of a run the caller knows exists, as fast as Temporal can give it: the query alone (no describe
    * first); anything else (no worker, closed run) takes the full `get` path.
    */
@@ -239,29 +197,25 @@ export class RunService {
   }
 
   async cancel(id: string): Promise<{ id: string; cancelRequested: true }> {
-    const desc = await this.describe(id);
-    if (desc.status.name !== 'RUNNING') {
-      const status = desc.typedSearchAttributes.get(McStatus) ?? desc.status.name;
-      throw conflict(`run already finished (${status})`, { status });
-    }
+    await this.requireOpen(id);
     await this.client.workflow.getHandle(id).cancel();
     return { id, cancelRequested: true };
   }
 
-  /** A run that is still open, or 409 (finished) / 404 (unknown). */
+  /** A run that is still open; Conflict when it has finished, NotFound when there is none. */
   private async requireOpen(id: string): Promise<void> {
     const desc = await this.describe(id);
     if (desc.status.name !== 'RUNNING') {
       const status = desc.typedSearchAttributes.get(McStatus) ?? desc.status.name;
-      throw conflict(`run already finished (${status})`, { status });
+      throw new Conflict(`run already finished (${status})`, { status });
     }
   }
 
   /**
    * Act on one node of a run's task graph through a workflow update; the workflow's validator decides whether
-   * the action applies now (→ 409 with its reason when not).
+   * the action applies now (Conflict with its reason when not).
    */
-  async nodeAction(id: string, nodeId: string, action: 'cancel' | 'retry' | 'approve', body?: ApproveNodeBody): Promise<NodeControlResult> {
+  async nodeAction(id: string, nodeId: string, action: NodeAction, body?: ApproveNodeBody): Promise<NodeControlResult> {
     await this.requireOpen(id);
     const handle = this.client.workflow.getHandle(id);
     try {
@@ -269,19 +223,11 @@ export class RunService {
       if (action === 'retry') return await handle.executeUpdate(retryNodeUpdate, { args: [{ nodeId }] });
       return await handle.executeUpdate(approveNodeUpdate, { args: [{ nodeId, decision: body!.decision, feedback: body!.feedback }] });
     } catch (err) {
-      if (err instanceof WorkflowUpdateFailedError) throw conflict((err.cause as Error | undefined)?.message ?? err.message, { nodeId, action });
+      if (err instanceof WorkflowUpdateFailedError) throw new Conflict((err.cause as Error | undefined)?.message ?? err.message, { nodeId, action });
       throw err;
     }
   }
 
-
-  /** A compound goal (seed API): an ordinary run with trigger `compound`. */
-  async startCompound(body: CompoundBody): Promise<{ id: string }> {
-    // The built-in robot, or a stored one (404 when unknown).
-    const robotId = body.robotId && body.robotId !== DEFAULT_ROBOT.id ? body.robotId : undefined;
-    const { id } = await this.start({ task: body.goal, ...(robotId ? { robotId } : {}) }, 'compound');
-    return { id };
-  }
 
   async progress(id: string): Promise<CompoundProgress> {
     const run = await this.get(id);
@@ -315,11 +261,25 @@ export class RunService {
 
   /**
    * A decision at a gate, through the workflow's `decide` update: a stale or malformed decision is rejected by its
-   * validator before anything changes (→ 409 / 400, see errors.ts); an accepted one answers with the new state.
+   * validator before anything changes (the update fails: see http/error-middleware.ts); an accepted one answers
+   * with the new state.
    */
   async decide(id: string, body: ApprovalBody): Promise<RunState> {
     await this.requireOpen(id);
-    return this.client.workflow.getHandle(id).executeUpdate(decideUpdate, { args: [{ ...body, channel: 'api' }] });
+    return this.closedMeanwhile(() => this.client.workflow.getHandle(id).executeUpdate(decideUpdate, { args: [{ ...body, channel: 'api' }] }));
+  }
+
+  /**
+   * An update to a run found open a moment ago: when the run closes in between (a retried decision arriving as the
+   * run finishes), Temporal no longer finds it to update; that is the same Conflict as a run already finished.
+   */
+  private async closedMeanwhile<T>(update: () => Promise<T>): Promise<T> {
+    try {
+      return await update();
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new Conflict('run already finished');
+      throw err;
+    }
   }
 
   /** An answer to the Robot Host; answers with the state once the host has replied. */
@@ -337,9 +297,8 @@ export class RunService {
   /** Number of runs per status, from visibility (for /metrics). */
   async countByStatus(): Promise<Record<string, number>> {
     const counts: Record<string, number> = {};
-    const statuses: RunStatus[] = ['Pending', 'Running', 'Review', 'Done', 'Failed', 'Cancelled'];
     await Promise.all(
-      statuses.map(async (s) => {
+      RUN_STATUSES.map(async (s) => {
         const { count } = await this.client.workflow.count(`WorkflowType = 'robotRunWorkflow' AND McStatus = '${s}'`);
         counts[s] = count;
       }),

@@ -12,8 +12,10 @@ import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { createLogger } from '../lib/log';
 import type { Payload } from '@temporalio/common';
-import type { RunEvent, RunState, RunStatus } from '../workflows/types';
+import type { RunStatus } from '../contracts/pipeline';
+import type { RunEvent, RunState } from '../contracts/run';
 import type { RunService, RunView } from './run-service';
+import type { RunGlance } from './schemas';
 
 const log = createLogger('watch');
 
@@ -22,6 +24,28 @@ export interface StreamEvent {
   runId: string;
   status: RunStatus;
   event: RunEvent;
+  /** The task and robot the event belongs to, and where the run stands (for the activity stream and the board). */
+  run?: RunGlance;
+}
+
+/** Characters of the task an event carries. */
+const GLANCE_TASK_CHARS = 200;
+
+/** What an event says about its run, from the run's state. */
+export function glanceOf(view: Partial<RunView>): RunGlance | undefined {
+  if (!view.robot || view.task === undefined) return undefined;
+  return {
+    task: view.task.slice(0, GLANCE_TASK_CHARS),
+    robotId: view.robot.id,
+    robotName: view.robot.name,
+    usage: view.usage,
+    currentStage: view.currentStage,
+    gate: view.gate?.gate,
+    host: view.host?.status,
+    startedAt: view.startedAt ?? view.createdAt,
+    finishedAt: view.finishedAt,
+    ...(view.delivery?.warning ? { deliveryWarning: view.delivery.warning } : {}),
+  };
 }
 
 export interface RunWatcherOptions {
@@ -165,8 +189,9 @@ export class RunWatcher {
     const out: StreamEvent[] = [];
     for (const summary of changed) {
       const view = await this.track(() => this.runs.get(summary.id)).catch(() => undefined);
+      const run = view ? glanceOf(view) : undefined;
       for (const event of view?.events ?? []) {
-        const e: StreamEvent = { id: eventId(summary.id, event), runId: summary.id, status: view!.status, event };
+        const e: StreamEvent = { id: eventId(summary.id, event), runId: summary.id, status: view!.status, event, run };
         if (after(e, last)) out.push(e);
       }
     }
@@ -257,13 +282,14 @@ export class RunWatcher {
       return;
     }
     this.emitter.emit(`state:${runId}`, view);
+    const run = glanceOf(view);
     for (const event of view.events ?? []) {
       if (event.seq <= entry.lastSeq) continue;
       entry.lastSeq = event.seq;
       this.published.delete(runId);
       this.published.set(runId, event.seq);
       if (this.published.size > 10 * this.opts.maxWatched) this.published.delete(this.published.keys().next().value!);
-      const e: StreamEvent = { id: eventId(runId, event), runId, status: view.status, event };
+      const e: StreamEvent = { id: eventId(runId, event), runId, status: view.status, event, run };
       this.buffer.push(e);
       if (this.buffer.length > this.opts.bufferSize) this.buffer.shift();
       this.emitter.emit('event', e);

@@ -6,25 +6,30 @@
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { Request, Response } from 'express';
-import type { Credentials } from './auth';
 
 export const SESSION_COOKIE = 'mc_session';
+
+/** The secrets sessions are signed with (the API keys and the admin password; see auth.ts `Credentials`). */
+export interface SessionSecrets {
+  apiKeys: string[];
+  adminPassword?: string;
+}
 const TTL_MS = 12 * 60 * 60 * 1000;
 
 /** The signing key: derived from the configured secrets, so rotating them ends every session. */
-function signingKey(creds: Credentials): Buffer {
+function signingKey(creds: SessionSecrets): Buffer {
   return createHash('sha256')
     .update(['mc-session-v1', ...creds.apiKeys, creds.adminPassword ?? ''].join('\n'))
     .digest();
 }
 
-export function issueSession(creds: Credentials, now = Date.now()): string {
+export function issueSession(creds: SessionSecrets, now = Date.now()): string {
   const expires = String(now + TTL_MS);
   const mac = createHmac('sha256', signingKey(creds)).update(expires).digest('base64url');
   return `v1.${expires}.${mac}`;
 }
 
-export function validSession(creds: Credentials, token: string | undefined, now = Date.now()): boolean {
+export function validSession(creds: SessionSecrets, token: string | undefined, now = Date.now()): boolean {
   const m = /^v1\.(\d+)\.([A-Za-z0-9_-]+)$/.exec(token ?? '');
   if (!m || Number(m[1]) < now) return false;
   const expected = createHmac('sha256', signingKey(creds)).update(m[1]).digest();

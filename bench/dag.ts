@@ -15,9 +15,9 @@
 import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../lib/config';
 import { robotRunWorkflow } from '../workflows';
-import { criticalPath, DagNodeSpec, levels, waveMakespan } from '../workflows/dag';
+import { criticalPath, DagNodeSpec, levels, waveMakespan } from '../contracts/dag';
 import { createRobotWorker } from '../workers/worker';
-import { createTestEnv } from '../test/helpers/temporal-env';
+import { createTestEnv } from '../testkit/temporal';
 
 const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(`--${name}`);

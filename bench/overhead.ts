@@ -10,12 +10,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Worker } from '@temporalio/worker';
-import { createActivities } from '../activities';
-import { createModelRouter } from '../activities/models/router';
+import { createActivities, createActivityDeps } from '../activities';
 import { loadConfig } from '../lib/config';
-import type { RunInput } from '../workflows/types';
+import type { RunInput } from '../contracts/run';
 import { bareActivitiesWorkflow, robotRunWorkflow } from './workflows';
-import { createTestEnv } from '../test/helpers/temporal-env';
+import { createTestEnv } from '../testkit/temporal';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -39,7 +38,7 @@ async function main() {
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.MC_TASK_QUEUE,
     workflowsPath: require.resolve('./workflows'),
-    activities: { ...createActivities({ router: createModelRouter(config), config }), noop: async (stage: string) => stage },
+    activities: { ...createActivities(createActivityDeps(config)), noop: async (stage: string) => stage },
     maxConcurrentActivityTaskExecutions: config.MC_MAX_CONCURRENT_ACTIVITIES,
     maxConcurrentWorkflowTaskExecutions: config.MC_MAX_CONCURRENT_WORKFLOW_TASKS,
     maxCachedWorkflows: config.MC_MAX_CACHED_WORKFLOWS,

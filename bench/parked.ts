@@ -12,10 +12,11 @@
 import { randomUUID } from 'node:crypto';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { loadConfig } from '../lib/config';
-import { decideUpdate, robotRunWorkflow } from '../workflows';
-import type { RunInput } from '../workflows/types';
+import { robotRunWorkflow } from '../workflows';
+import { decideUpdate } from '../contracts/messages';
+import type { RunInput } from '../contracts/run';
 import { createRobotWorker } from '../workers/worker';
-import { createTestEnv } from '../test/helpers/temporal-env';
+import { createTestEnv } from '../testkit/temporal';
 
 function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);

@@ -10,13 +10,9 @@
  * The seed this replaces polled every second: its latency was up to 1000 ms by construction.
  */
 import { randomUUID } from 'node:crypto';
-import { startWebServer } from '../api/app';
-import { resolveCredentials } from '../api/auth';
-import { loadConfig } from '../lib/config';
-import { createMetrics } from '../lib/metrics';
-import { createRobotWorker } from '../workers/worker';
 import { openSse } from '../test/helpers/sse';
-import { createTestEnv } from '../test/helpers/temporal-env';
+import { startTestApi } from '../testkit/api';
+import { createTestEnv } from '../testkit/temporal';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -35,14 +31,13 @@ async function main() {
   const delay = arg('delay', 200);
   const env = await createTestEnv();
   const key = `bench-${randomUUID()}`;
-  const config = loadConfig({ TEMPORAL_NAMESPACE: env.namespace ?? 'default', MC_MODEL_PROVIDER: 'offline', MC_OFFLINE_DELAY_MS: String(delay), MC_TASK_QUEUE: `push-${randomUUID()}`, MC_API_KEYS: key });
-  const worker = await createRobotWorker({ connection: env.nativeConnection, config });
-  const web = await startWebServer({ client: env.client, config, credentials: resolveCredentials(config), metrics: createMetrics({ defaultMetrics: false }) }, { port: 0, host: '127.0.0.1' });
+  const api = await startTestApi(env, { MC_OFFLINE_DELAY_MS: String(delay), MC_API_KEYS: key });
+  const { web } = api;
   const auth = { authorization: `Bearer ${key}` };
 
   const latencies: number[] = [];
   const byType: Record<string, number[]> = {};
-  await worker.runUntil(async () => {
+  {
     const stream = await openSse(`${web.url}/api/events`, auth);
     for (let i = 0; i < runs; i++) {
       const res = await fetch(`${web.url}/api/runs`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ task: `Push latency run ${i}` }) });
@@ -57,8 +52,8 @@ async function main() {
       }
     }
     stream.close();
-  });
-  await web.stop();
+  }
+  await api.stop();
   await env.teardown();
 
   console.log(`\nPush latency, transition → SSE event at the client (${runs} runs, offline model ${delay} ms a call, ${latencies.length} events)`);

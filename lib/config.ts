@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { LOG_LEVELS } from './log';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
@@ -15,6 +16,10 @@ const optionalString = z
   .transform((v) => (v && v.trim() !== '' ? v.trim() : undefined));
 
 export const EnvSchema = z.object({
+  // ---- Every process --------------------------------------------------------------------------------------
+  /** Lowest level of the log lines a process writes: debug, info, warn or error. */
+  MC_LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+
   // ---- Temporal -------------------------------------------------------------------------------------------
   /** host:port of an existing Temporal frontend. When set, no embedded dev server is started. */
   TEMPORAL_ADDRESS: optionalString,
@@ -55,6 +60,13 @@ export const EnvSchema = z.object({
   MC_DATA_DIR: z.string().default(path.resolve(__dirname, '..', '.data')),
   /** Largest JSON body the API accepts. */
   MC_MAX_BODY: z.string().default('256kb'),
+  /** Base URL people reach the API at (e.g. https://mc.example.com), for links in deliveries; unset: no API links. */
+  MC_PUBLIC_URL: optionalString,
+  /**
+   * Key of the encrypted credential store (any string; a 256-bit key is derived from it). API replicas and workers
+   * must share it. When unset, one is generated into MC_DATA_DIR (fine while they share that folder).
+   */
+  MC_SECRET_KEY: optionalString,
 
   // ---- Robots, schedules, webhooks ---------------------------------------------------------------------------
   /**
@@ -82,6 +94,13 @@ export const EnvSchema = z.object({
   MC_SHUTDOWN_GRACE_SECONDS: int(0, 3600).default(10),
   /** Port for the worker's own /metrics when it runs as a separate process (0 = off). */
   MC_WORKER_METRICS_PORT: int(0, 65535).default(0),
+  /**
+   * How often each worker process reports itself to Temporal (SDK worker heartbeats: identity, task queue, host CPU
+   * and memory, slots in use), in seconds. The page's fleet overview is read from these.
+   */
+  MC_WORKER_HEARTBEAT_SECONDS: int(1, 60).default(5),
+  /** The API shows a worker as live while its last heartbeat is at most this old, in seconds (a killed worker then drops out). */
+  MC_FLEET_STALE_SECONDS: int(2, 3600).default(15),
 
   // ---- Models -----------------------------------------------------------------------------------------------
   /** offline | openai | anthropic | openai-compatible | auto (first configured provider, else offline). */
@@ -110,7 +129,7 @@ export const EnvSchema = z.object({
   // ---- Task graph (Tasks stage) -------------------------------------------------------------------------------
   /**
    * Most nodes a planned graph may have. Bounds history and payloads: with MC_NODE_OUTPUT_MAX_CHARS every node's
-   * output stays small, so a graph of this size fits one workflow history (see workflows/dag-executor.ts).
+   * output stays small, so a graph of this size fits one workflow history (see workflows/dag/executor.ts).
    */
   MC_DAG_MAX_NODES: int(1, 200).default(50),
   /** Longest node output kept, in characters; longer outputs are cut with a note saying how much was dropped. */
@@ -118,9 +137,37 @@ export const EnvSchema = z.object({
   /** Task queue of this machine's desktop worker, and where the API routes `command` nodes by default. */
   MC_DESKTOP_QUEUE: optionalString,
 
+  // ---- Artifacts and delivery ------------------------------------------------------------------------------------
+  /**
+   * Folder of the artifact store: delivered files and outputs too large for a history payload, one folder per run.
+   * Workers write it and the API reads it, so on several hosts it must be a shared volume. Unset: MC_DATA_DIR/artifacts.
+   */
+  MC_ARTIFACT_DIR: optionalString,
+  /** Outputs larger than this (bytes of JSON) are kept in the artifact store and referenced from history (claim check). */
+  MC_INLINE_OUTPUT_MAX_BYTES: int(1024, 1_000_000).default(65_536),
+  /** Time limit of one delivery attempt (a request to a webhook or platform, an SMTP send), in milliseconds. */
+  MC_DELIVERY_TIMEOUT_MS: int(100, 600_000).default(15_000),
+  /** SMTP server of the `email` destination: smtp://user:password@host:587 or smtps://…:465. Never logged. */
+  MC_SMTP_URL: optionalString,
+  /** From address of delivered mail. */
+  MC_SMTP_FROM: z.string().default('Mission Control <mission-control@localhost>'),
+  /** Base URL of the Slack Web API (tests point it at a local fake). */
+  MC_SLACK_API_URL: z.string().url().default('https://slack.com/api/'),
+  /** Base URL of the Discord API (without the version). */
+  MC_DISCORD_API_URL: z.string().url().default('https://discord.com/api'),
+  /** Base URL of the Telegram Bot API. */
+  MC_TELEGRAM_API_URL: z.string().url().default('https://api.telegram.org'),
+  /** Base URL of the Lark / Feishu Open API: https://open.feishu.cn (Feishu) or https://open.larksuite.com (Lark). */
+  MC_LARK_API_URL: z.string().url().default('https://open.feishu.cn'),
+  /** Base URL of the DingTalk Open API. */
+  MC_DINGTALK_API_URL: z.string().url().default('https://api.dingtalk.com'),
+  /** A chat conversation's workflow continues-as-new once its history has this many events. */
+  MC_CHAT_MAX_HISTORY: int(100, 50_000).default(2000),
+
   // ---- Tools ------------------------------------------------------------------------------------------------
   /**
-   * http_fetch: comma-separated hosts and CIDRs allowed even though they are loopback/private/link-local
+   * Outbound requests to user-chosen URLs (http_fetch, escalation webhooks; activities/net/guarded-http.ts):
+   * comma-separated hosts and CIDRs allowed even though they are loopback/private/link-local
    * (e.g. `intranet.example,10.1.0.0/16,127.0.0.2/32`). Everything else non-public is refused.
    */
   MC_FETCH_ALLOWLIST: z.string().default(''),
@@ -147,4 +194,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   return parsed.data;
+}
+
+/**
+ * Which model provider the configuration selects: explicit, or the first one with credentials, else offline.
+ * Here rather than with the model clients so that the API can say which model answers without loading them.
+ */
+export function selectProvider(c: Config): string {
+  if (c.MC_MODEL_PROVIDER !== 'auto') return c.MC_MODEL_PROVIDER;
+  if (c.ANTHROPIC_API_KEY) return 'anthropic';
+  if (c.OPENAI_API_KEY) return c.OPENAI_BASE_URL ? 'openai-compatible' : 'openai';
+  if (c.OPENAI_BASE_URL) return 'openai-compatible';
+  return 'offline';
 }

@@ -1,7 +1,17 @@
-/** One-line, readable logs: `time level component message {fields}`. Secrets are never passed in. */
-type Level = 'debug' | 'info' | 'warn' | 'error';
-const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
-const threshold = ORDER[(process.env.MC_LOG_LEVEL as Level) ?? 'info'] ?? ORDER.info;
+/**
+ * One-line, readable logs: `time level component message {fields}`. Secrets are never passed in.
+ * The level is the configuration's `MC_LOG_LEVEL`: each entry point calls `setLogLevel(config.MC_LOG_LEVEL)` once
+ * it has parsed the configuration (until then, and in tests, `info`).
+ */
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+let threshold = ORDER.info;
+
+/** Lines below this level are dropped, in every logger of the process. */
+export function setLogLevel(level: LogLevel): void {
+  threshold = ORDER[level];
+}
 
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
@@ -11,7 +21,7 @@ export interface Logger {
 }
 
 export function createLogger(component: string): Logger {
-  const write = (level: Level) => (msg: string, fields?: Record<string, unknown>) => {
+  const write = (level: LogLevel) => (msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[level] < threshold) return;
     const extra = fields && Object.keys(fields).length ? ` ${JSON.stringify(fields)}` : '';
     const line = `${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} [${component}] ${msg}${extra}\n`;

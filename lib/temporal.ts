@@ -9,7 +9,7 @@ import { Client, Connection, GrpcRetryOptions, isRetryableError, makeGrpcRetryIn
 import { NativeConnection } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import { SearchAttributeType } from '@temporalio/common';
-import { ALL_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
+import { ALL_SEARCH_ATTRIBUTES } from '../contracts/search-attributes';
 import type { Config } from './config';
 
 export function temporalAddress(c: Config): string {
@@ -76,6 +76,15 @@ export async function connectClient(c: Config): Promise<Client> {
     interceptors: [deadlineInterceptor(c.MC_TEMPORAL_TIMEOUT_MS), makeGrpcRetryInterceptor(apiRetryOptions)],
   });
   return new Client({ connection, namespace: c.TEMPORAL_NAMESPACE });
+}
+
+/**
+ * Runtime options every worker process installs: SDK worker heartbeats every MC_WORKER_HEARTBEAT_SECONDS, so the
+ * server's worker list (what the fleet overview reads) knows each live worker, its host's CPU and memory and its
+ * slots in use. A process has one Runtime: install it once, before the first worker is created.
+ */
+export function workerRuntimeOptions(c: Pick<Config, 'MC_WORKER_HEARTBEAT_SECONDS'>): { workerHeartbeatInterval: number } {
+  return { workerHeartbeatInterval: c.MC_WORKER_HEARTBEAT_SECONDS * 1000 };
 }
 
 export async function connectWorkerConnection(c: Config): Promise<NativeConnection> {

@@ -5,8 +5,9 @@
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { startApi } from '../api/main';
 import { ConfigError, loadConfig } from '../lib/config';
-import { createLogger } from '../lib/log';
+import { createLogger, setLogLevel } from '../lib/log';
 import { createMetrics } from '../lib/metrics';
+import { workerRuntimeOptions } from '../lib/temporal';
 import { startWorker } from '../workers/main';
 
 const log = createLogger('serve');
@@ -26,7 +27,8 @@ async function retry<T>(what: string, fn: () => Promise<T>, timeoutMs = 60_000):
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+  setLogLevel(config.MC_LOG_LEVEL);
+  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [], ...workerRuntimeOptions(config) });
   const metrics = createMetrics();
   const worker = await retry('Temporal (worker)', () => startWorker(config, metrics));
   const api = await retry('Temporal (api)', () => startApi(config, metrics));
@@ -42,6 +44,13 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));
+  // `npm start` passes --exit-with-stdin and holds our stdin open (a pipe): its end means npm start is gone (even by
+  // SIGKILL), so stop too rather than keep the API port.
+  if (process.argv.includes('--exit-with-stdin')) {
+    process.stdin.on('end', () => void stop('npm start went away'));
+    process.stdin.on('error', () => void stop('npm start went away'));
+    process.stdin.resume();
+  }
   await worker.done;
   if (!stopping) await api.stop();
 }

@@ -41,6 +41,75 @@ async function waitForPort(port, timeoutMs, child) {
   return false;
 }
 
+/** Command line of a live process, or undefined (no such process, or no /proc and no `ps`). */
+function commandLineOf(pid) {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  } catch {
+    try {
+      const out = require('node:child_process').execFileSync('ps', ['-p', String(pid), '-o', 'command='], { encoding: 'utf8' }).trim();
+      return out ? out.split(/\s+/) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+const isDevServerOn = (args, dbFile) =>
+  !!args && args.includes('start-dev') && args.some((a, i) => a === '--db-filename' && path.resolve(args[i + 1] || '') === dbFile);
+
+/**
+ * Dev servers still running on this data folder's database: the one in the pid file an earlier `npm start` wrote,
+ * and (where /proc exists) any other process whose command line names the same --db-filename. An earlier
+ * `npm start` killed without the chance to clean up (kill -9, OOM, a closed terminal) leaves its dev server
+ * behind, because the server runs in its own process group.
+ */
+function leftoverDevServers(dbFile, pidFile) {
+  const pids = new Set();
+  try {
+    const pid = Number(JSON.parse(fs.readFileSync(pidFile, 'utf8')).pid);
+    if (pid > 0 && isDevServerOn(commandLineOf(pid), dbFile)) pids.add(pid);
+  } catch {
+    /* no pid file, or an unreadable one: the scan below still finds it */
+  }
+  let entries = [];
+  try {
+    entries = fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e));
+  } catch {
+    /* no /proc (macOS): the pid file is what we have */
+  }
+  for (const e of entries) if (Number(e) !== process.pid && isDevServerOn(commandLineOf(e), dbFile)) pids.add(Number(e));
+  return [...pids];
+}
+
+const alive = (pid) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
+async function stopPid(pid, graceMs) {
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + graceMs;
+  while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  if (alive(pid)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone meanwhile */
+    }
+    while (alive(pid)) await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 function exited(child) {
   return child.exitCode !== null || child.signalCode !== null
     ? Promise.resolve()
@@ -53,6 +122,14 @@ async function main() {
   let temporal;
 
   if (!env.TEMPORAL_ADDRESS) {
+    const dbFile = path.join(dataDir, 'temporal.db');
+    const pidFile = path.join(dataDir, 'temporal.pid');
+    // Never two dev servers on one database: one left behind by a crashed `npm start` of this folder is stopped
+    // (gracefully, so SQLite is closed cleanly) and started afresh below, with its state.
+    for (const pid of leftoverDevServers(dbFile, pidFile)) {
+      say(`stopping the Temporal dev server an earlier npm start left running on ${path.relative(ROOT, dbFile) || dbFile} (pid ${pid})`);
+      await stopPid(pid, 15_000);
+    }
     if (await portOpen(grpcPort)) {
       throw new Error(
         `port ${grpcPort} is already in use. Stop what uses it, set MC_TEMPORAL_PORT to a free port, ` +
@@ -74,6 +151,7 @@ async function main() {
     say(`starting Temporal dev server (${cli}); state in ${path.relative(ROOT, dataDir) || dataDir}/temporal.db, log in ${path.relative(ROOT, logFile)}`);
     // Own process group: a terminal Ctrl-C reaches the worker first; the server is stopped last, by us.
     temporal = spawn(cli, args, { stdio: ['ignore', log, log], detached: true });
+    fs.writeFileSync(pidFile, JSON.stringify({ pid: temporal.pid, db: dbFile, startedBy: process.pid }) + '\n');
     if (!(await waitForPort(grpcPort, 60_000, temporal))) {
       throw new Error(`the Temporal dev server did not start; see ${logFile}`);
     }
@@ -83,10 +161,12 @@ async function main() {
     say(`using the Temporal server at ${env.TEMPORAL_ADDRESS} (no embedded server started)`);
   }
 
-  const serve = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'serve.ts')], {
+  // stdin is a pipe that only this process holds open: when it dies, however it dies, serve.ts sees the end of it
+  // and shuts down instead of being left holding the API port.
+  const serve = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'serve.ts'), '--exit-with-stdin'], {
     cwd: ROOT,
     env,
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['pipe', 'pipe', 'inherit'],
   });
   serve.stdout.on('data', (chunk) => {
     const text = chunk.toString();
@@ -111,6 +191,7 @@ async function main() {
       const t = setTimeout(() => temporal.kill('SIGKILL'), 10_000);
       await exited(temporal);
       clearTimeout(t);
+      fs.rmSync(path.join(dataDir, 'temporal.pid'), { force: true });
     }
     say('stopped');
     process.exit(0);

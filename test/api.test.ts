@@ -10,7 +10,7 @@ import { startWebServer, WebServer } from '../api/app';
 import { resolveCredentials } from '../api/auth';
 import type { Config } from '../lib/config';
 import { createMetrics, Metrics } from '../lib/metrics';
-import { createTestEnv, eventually, startTestWorker, testConfig } from './helpers/temporal-env';
+import { createTestEnv, eventually, startTestWorker, testConfig } from '../testkit/temporal';
 
 const KEY = 'test-key-0123456789';
 let env: TestWorkflowEnvironment;

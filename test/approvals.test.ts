@@ -9,8 +9,8 @@ import type { WebServer } from '../api/app';
 import type { Config } from '../lib/config';
 import { startFakeLlm, pipelineResponder, FakeLlm } from './helpers/fake-llm';
 import { apiClient, runWaiter, Receiver, startReceiver } from './helpers/http';
-import { startTestApi, TestApi } from './helpers/test-api';
-import { createTestEnv, eventually } from './helpers/temporal-env';
+import { startTestApi, TestApi } from '../testkit/api';
+import { createTestEnv, eventually } from '../testkit/temporal';
 
 const KEY = 'approvals-key-0123456789';
 let env: TestWorkflowEnvironment;
@@ -38,7 +38,8 @@ beforeAll(async () => {
   env = await createTestEnv();
   llm = await startFakeLlm(pipelineResponder());
   receiver = await startReceiver();
-  api = await startTestApi(env, { MC_API_KEYS: KEY, MC_MODEL_PROVIDER: 'openai-compatible', OPENAI_BASE_URL: llm.openaiBaseUrl });
+  // The escalation receiver below listens on loopback, which the outbound guard refuses unless allow-listed.
+  api = await startTestApi(env, { MC_API_KEYS: KEY, MC_MODEL_PROVIDER: 'openai-compatible', OPENAI_BASE_URL: llm.openaiBaseUrl, MC_FETCH_ALLOWLIST: '127.0.0.1/32' });
   ({ web, config } = api);
 });
 
@@ -229,7 +230,7 @@ describe('signals', () => {
     const id = await startRun({ task: `Stale signal ${randomUUID()}`, approvals: deliveryGate });
     await waitForStatus(id, 'Review');
     const handle = env.client.workflow.getHandle(id);
-    const { decisionSignal } = await import('../workflows');
+    const { decisionSignal } = await import('../contracts/messages');
     await handle.signal(decisionSignal, { gate: 'goals', decision: 'approve' });
     const run = await waitFor(id, (r) => r.events.some((e: any) => e.type === 'approval.ignored'));
     expect(run.status).toBe('Review');
@@ -242,20 +243,10 @@ describe('signals', () => {
   });
 });
 
+// Each timeout policy, and decisions before a deadline or after an escalation, are covered in skipped time by
+// test/gate-deadlines.test.ts; this one real-time deadline checks the whole path on a dev server: the API's view,
+// the durable timer, and the real notify activity's POST to a webhook.
 describe('deadlines', () => {
-  test.each([
-    ['reject', 'Failed'],
-    ['approve', 'Done'],
-  ])('When nobody decides before the deadline and the policy is %s, then the run ends %s', async (policy, status) => {
-    const id = await startRun({ task: `Timeout ${policy} ${randomUUID()}`, approvals: { gates: [{ at: 'delivery', timeoutSeconds: 2, onTimeout: policy }] } });
-    const review = await waitForStatus(id, 'Review');
-    expect(Date.parse(review.gate.deadline) - Date.parse(review.gate.since)).toBe(2000);
-    const run = await waitForStatus(id, status, 30000);
-    expect(run.approvals).toEqual([expect.objectContaining({ decision: policy, by: 'system', channel: 'timeout' })]);
-    expect(run.events.some((e: any) => e.type === 'gate.timeout')).toBe(true);
-    if (status === 'Failed') expect(run.error.type).toBe('Rejected');
-  });
-
   test('When the policy is escalate, then the "reports to" contact is notified, and with no decision by the second deadline the gate rejects', async () => {
     const id = await startRun({
       task: `Escalate ${randomUUID()}`,
@@ -273,20 +264,6 @@ describe('deadlines', () => {
     const run = await waitForStatus(id, 'Failed', 30000);
     expect(run.events.map((e: any) => e.type)).toEqual(expect.arrayContaining(['gate.escalated', 'gate.timeout']));
     expect(run.approvals).toEqual([expect.objectContaining({ decision: 'reject', channel: 'timeout' })]);
-  });
-
-  test('When a decision arrives after the escalation but before the second deadline, then it is taken', async () => {
-    const id = await startRun({
-      task: `Escalate then approve ${randomUUID()}`,
-      approvals: {
-        gates: [{ at: 'delivery', timeoutSeconds: 1, onTimeout: 'escalate', escalationTimeoutSeconds: 120 }],
-        escalateTo: { webhookUrl: `${receiver.url}/late` },
-      },
-    });
-    await eventually(async () => receiver.received.find((r) => r.body?.runId === id), 30000);
-    await waitFor(id, (r) => r.gate?.escalated === true);
-    expect((await call('POST', `/api/runs/${id}/approvals`, { decision: 'approve', by: 'dana' })).status).toBe(200);
-    await waitForStatus(id, 'Done');
   });
 });
 

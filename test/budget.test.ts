@@ -8,8 +8,8 @@ import type { WebServer } from '../api/app';
 import type { Config } from '../lib/config';
 import { startFakeLlm, pipelineResponder, FakeLlm } from './helpers/fake-llm';
 import { apiClient, runWaiter } from './helpers/http';
-import { startTestApi, TestApi } from './helpers/test-api';
-import { createTestEnv } from './helpers/temporal-env';
+import { startTestApi, TestApi } from '../testkit/api';
+import { createTestEnv } from '../testkit/temporal';
 
 const KEY = 'budget-key-0123456789';
 let env: TestWorkflowEnvironment;

@@ -10,8 +10,8 @@ import type { Config } from '../lib/config';
 import { createDesktopWorker } from '../workers/desktop';
 import { robotRunWorkflow } from '../workflows';
 import { node } from './helpers/dag';
-import { startTestApi, TestApi } from './helpers/test-api';
-import { createTestEnv, eventually } from './helpers/temporal-env';
+import { startTestApi, TestApi } from '../testkit/api';
+import { createTestEnv, eventually } from '../testkit/temporal';
 
 const KEY = 'compound-key-0123456789';
 let env: TestWorkflowEnvironment;

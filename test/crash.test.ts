@@ -12,10 +12,10 @@ import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { robotRunWorkflow } from '../workflows';
-import type { RunState } from '../workflows/types';
+import type { RunState } from '../contracts/run';
 import { FakeLlm, pipelineResponder, RecordedCall, ScriptedReply, startFakeLlm } from './helpers/fake-llm';
-import { createTestEnv, eventually } from './helpers/temporal-env';
-import { spawnWorkerProcess, within, WorkerProcess } from './helpers/worker-process';
+import { createTestEnv, eventually } from '../testkit/temporal';
+import { spawnWorkerProcess, within, WorkerProcess } from '../testkit/worker-process';
 
 const robot = { id: 'adhoc', name: 'Analyst', role: 'Research analyst', version: 0 };
 
@@ -178,7 +178,6 @@ test('When the worker is SIGKILLed mid-run and another starts, then the run comp
       'validateDagNode',
       'validationStage',
       'deliveryStage',
-      'deliverResult',
     ]);
     const started = events.filter((e) => e.eventType === 'EVENT_TYPE_ACTIVITY_TASK_STARTED');
     const tasksScheduledId = events.filter(

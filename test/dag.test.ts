@@ -8,14 +8,15 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError, WorkflowHandle, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import { approveNodeUpdate, cancelNodeUpdate, retryNodeUpdate, robotRunWorkflow, runStateQuery } from '../workflows';
-import type { DagNodeSpec, DagNodeState } from '../workflows/dag';
-import type { RobotSnapshot, RunInput, RunState } from '../workflows/types';
+import { robotRunWorkflow } from '../workflows';
+import { approveNodeUpdate, cancelNodeUpdate, retryNodeUpdate, runStateQuery } from '../contracts/messages';
+import type { DagNodeSpec, DagNodeState } from '../contracts/dag';
+import type { RobotSnapshot, RunInput, RunState } from '../contracts/run';
 import { createDesktopWorker } from '../workers/desktop';
 import type { Config } from '../lib/config';
 import { FakeLlm, pipelineResponder, startFakeLlm } from './helpers/fake-llm';
 import { node } from './helpers/dag';
-import { createTestEnv, eventually, startTestWorker, testConfig } from './helpers/temporal-env';
+import { createTestEnv, eventually, startTestWorker, testConfig } from '../testkit/temporal';
 
 const robot: RobotSnapshot = { id: 'adhoc', name: 'Analyst', role: 'Research analyst', version: 0 };
 

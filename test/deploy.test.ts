@@ -74,6 +74,18 @@ describe('docker compose', () => {
     expect(c.services.api.environment).toMatchObject({ MC_API_KEYS: expect.any(String), MC_WEBHOOK_KEY: expect.any(String) });
   });
 
+  test('When the API replicas and the workers run, then they share the credential-store key and the artifacts volume', () => {
+    const c = compose();
+    const { api, worker } = c.services;
+    expect(api.environment.MC_SECRET_KEY).toBeTruthy();
+    expect(api.environment.MC_SECRET_KEY).toBe(worker.environment.MC_SECRET_KEY);
+    const dir = api.environment.MC_ARTIFACT_DIR;
+    expect(dir).toBeTruthy();
+    expect(worker.environment.MC_ARTIFACT_DIR).toBe(dir);
+    for (const s of [api, worker]) expect(s.volumes).toContain(`artifacts:${dir}`);
+    expect(Object.keys(c.volumes)).toContain('artifacts');
+  });
+
   test('When the compose file mounts or runs a file of ours, then it exists', () => {
     const c = compose();
     const mounts = Object.values(c.services).flatMap((s: any) => (s.volumes ?? []) as string[]).filter((v) => v.startsWith('./'));
@@ -119,7 +131,7 @@ describe('Kubernetes manifests', () => {
   test('When a manifest sets an app variable, then the configuration schema knows it and parses the values', () => {
     const docs = manifests();
     const configMap = docs.find((d) => d.kind === 'ConfigMap').data as Record<string, string>;
-    const secrets = { MC_API_KEYS: 'k', MC_WEBHOOK_KEY: 'w' };
+    const secrets = { MC_API_KEYS: 'k', MC_WEBHOOK_KEY: 'w', MC_SECRET_KEY: 's' };
     const deployments = docs.filter((d) => d.kind === 'Deployment');
     expect(deployments).toHaveLength(2);
     for (const d of deployments) {
@@ -131,6 +143,12 @@ describe('Kubernetes manifests', () => {
       expect(config.TEMPORAL_ADDRESS).toBeDefined();
       const entry = (container.command as string[]).at(-1)!;
       expect(fs.existsSync(path.join(root, entry))).toBe(true);
+      // The artifact store: the one shared claim, mounted where MC_ARTIFACT_DIR points.
+      const claim = d.spec.template.spec.volumes.find((v: any) => v.persistentVolumeClaim)?.persistentVolumeClaim.claimName;
+      const pvc = docs.find((x) => x.kind === 'PersistentVolumeClaim' && x.metadata.name === claim);
+      expect(pvc?.spec.accessModes).toContain('ReadWriteMany');
+      const volumeName = d.spec.template.spec.volumes.find((v: any) => v.persistentVolumeClaim).name;
+      expect(container.volumeMounts.find((m: any) => m.name === volumeName)?.mountPath).toBe(config.MC_ARTIFACT_DIR);
     }
   });
 });
@@ -139,7 +157,7 @@ describe('Dockerfile', () => {
   test('When the Dockerfile copies or runs a path, then it exists in the repository', () => {
     const docker = read('deploy/Dockerfile');
     const copied = [...docker.matchAll(/^COPY\s+(.+)\s+\S+$/gm)].flatMap((m) => m[1].split(/\s+/));
-    expect(copied).toEqual(expect.arrayContaining(['workflows', 'activities', 'api', 'lib']));
+    expect(copied).toEqual(expect.arrayContaining(['contracts', 'workflows', 'activities', 'api', 'lib', 'web']));
     for (const p of copied) expect(fs.existsSync(path.join(root, p))).toBe(true);
     const entries = [...read('deploy/docker-compose.yml').matchAll(/"([a-z]+\/main\.ts)"/g), ...docker.matchAll(/"([a-z]+\/main\.ts)"/g)].map((m) => m[1]);
     expect(entries).toEqual(expect.arrayContaining(['api/main.ts', 'workers/main.ts']));

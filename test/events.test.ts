@@ -10,7 +10,7 @@ import { resolveCredentials } from '../api/auth';
 import type { Config } from '../lib/config';
 import { createMetrics } from '../lib/metrics';
 import { openSse, SseClient } from './helpers/sse';
-import { createTestEnv, startTestWorker, testConfig } from './helpers/temporal-env';
+import { createTestEnv, startTestWorker, testConfig } from '../testkit/temporal';
 
 const KEY = 'events-test-key';
 const auth = { authorization: `Bearer ${KEY}` };

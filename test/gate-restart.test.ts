@@ -9,10 +9,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { decideUpdate, robotRunWorkflow, runStateQuery } from '../workflows';
-import type { RunInput, RunState } from '../workflows/types';
-import { eventually, testConfig } from './helpers/temporal-env';
-import { freePort, PersistentDevServer, startWorkerAt } from './helpers/persistent-server';
+import { robotRunWorkflow } from '../workflows';
+import { decideUpdate, runStateQuery } from '../contracts/messages';
+import type { RunInput, RunState } from '../contracts/run';
+import { eventually, testConfig } from '../testkit/temporal';
+import { freePort, PersistentDevServer, startWorkerAt } from '../testkit/dev-server';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mc-restart-'));
 const dbFile = path.join(dir, 't.db');

@@ -8,8 +8,8 @@ import type { WebServer } from '../api/app';
 import type { Config } from '../lib/config';
 import { robotRunWorkflow } from '../workflows';
 import { apiClient, runWaiter } from './helpers/http';
-import { startTestApi, TestApi } from './helpers/test-api';
-import { createTestEnv, eventually } from './helpers/temporal-env';
+import { startTestApi, TestApi } from '../testkit/api';
+import { createTestEnv, eventually } from '../testkit/temporal';
 
 const KEY = 'host-key-0123456789';
 let env: TestWorkflowEnvironment;

@@ -9,17 +9,17 @@ import net from 'node:net';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { z } from 'zod';
-import { createAnthropicProvider } from '../activities/models/anthropic-provider';
-import { createOpenAIProvider } from '../activities/models/openai-provider';
+import { createAnthropicProvider } from '../activities/models/providers/anthropic';
+import { createOpenAIProvider } from '../activities/models/providers/openai';
 import { costOf } from '../activities/models/prices';
 import { createModelRouter, ModelRouter, ROUTING_TABLE, WorkKind } from '../activities/models/router';
 import { generateStructured, generateText } from '../activities/models/structured';
 import type { ModelProvider } from '../activities/models/types';
 import { loadConfig } from '../lib/config';
 import { robotRunWorkflow } from '../workflows';
-import type { RunInput } from '../workflows/types';
+import type { RunInput } from '../contracts/run';
 import { FakeLlm, pipelineResponder, RecordedCall, ScriptedReply, startFakeLlm } from './helpers/fake-llm';
-import { createTestEnv, eventually, startTestWorker, testConfig } from './helpers/temporal-env';
+import { createTestEnv, eventually, startTestWorker, testConfig } from '../testkit/temporal';
 
 type Api = 'openai' | 'anthropic';
 

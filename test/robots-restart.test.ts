@@ -12,8 +12,8 @@ import { resolveCredentials } from '../api/auth';
 import type { Config } from '../lib/config';
 import { createMetrics } from '../lib/metrics';
 import { apiClient } from './helpers/http';
-import { eventually, testConfig } from './helpers/temporal-env';
-import { freePort, PersistentDevServer, startWorkerAt } from './helpers/persistent-server';
+import { eventually, testConfig } from '../testkit/temporal';
+import { freePort, PersistentDevServer, startWorkerAt } from '../testkit/dev-server';
 
 const KEY = 'restart-test-key';
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mc-restart-'));

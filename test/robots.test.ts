@@ -6,8 +6,8 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WebServer } from '../api/app';
 import type { Config } from '../lib/config';
 import { apiClient, runWaiter } from './helpers/http';
-import { startTestApi, TestApi } from './helpers/test-api';
-import { createTestEnv, eventually } from './helpers/temporal-env';
+import { startTestApi, TestApi } from '../testkit/api';
+import { createTestEnv, eventually } from '../testkit/temporal';
 
 const KEY = 'robots-test-key';
 let env: TestWorkflowEnvironment;

@@ -11,8 +11,8 @@ import { resolveCredentials } from '../api/auth';
 import { createMetrics } from '../lib/metrics';
 import type { Config } from '../lib/config';
 import { apiClient } from './helpers/http';
-import { startTestApi, TestApi } from './helpers/test-api';
-import { createTestEnv, eventually, testConfig } from './helpers/temporal-env';
+import { startTestApi, TestApi } from '../testkit/api';
+import { createTestEnv, eventually, testConfig } from '../testkit/temporal';
 
 const run = promisify(execFile);
 const KEY = 'sched-test-key';

@@ -7,10 +7,11 @@ import type { AddressInfo } from 'node:net';
 import { ApplicationFailure } from '@temporalio/common';
 import { blockedReason, embeddedIPv4, safeFetch } from '../activities/tools/http-fetch';
 import { capOutput, runNode } from '../activities/dag/node';
+import { systemClock } from '../activities/clock';
 import { createModelRouter } from '../activities/models/router';
 import { getTool, TOOLS } from '../activities/tools';
-import type { PlannedNode } from '../workflows/dag';
-import { testConfig } from './helpers/temporal-env';
+import type { PlannedNode } from '../contracts/dag';
+import { testConfig } from '../testkit/temporal';
 
 let canary: http.Server;
 let canaryPort: number;
@@ -147,7 +148,7 @@ describe('command', () => {
       placement: { on: 'desktop', taskQueue: 'desk-test' },
     };
     const robot = { id: 'r', name: 'NoTools', role: 'r', version: 0 };
-    const deps = { router: createModelRouter(config), config, signal: new AbortController().signal, placement: 'desktop' as const, queue: 'desk-test' };
+    const deps = { router: createModelRouter(config), config, clock: systemClock, signal: new AbortController().signal, placement: 'desktop' as const, queue: 'desk-test' };
     await expect(runNode(deps, { runId: 'run-x', task: 't', robot, node, inputs: [] })).rejects.toThrow(/may not use tool "command"/);
     // And a desktop tool never runs on a run worker, even for a robot that has it.
     await expect(

@@ -11,12 +11,13 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { RunningApi, startApi } from '../api/main';
 import { Config, loadConfig } from '../lib/config';
 import { connectClient } from '../lib/temporal';
-import { decideUpdate, robotRunWorkflow, runStateQuery } from '../workflows';
-import type { RunState } from '../workflows/types';
+import { decideUpdate, runStateQuery } from '../contracts/messages';
+import { robotRunWorkflow } from '../workflows';
+import type { RunState } from '../contracts/run';
 import { createMetrics } from '../lib/metrics';
 import { apiClient, runWaiter } from './helpers/http';
-import { freePort, PersistentDevServer, startWorkerAt } from './helpers/persistent-server';
-import { eventually, testConfig } from './helpers/temporal-env';
+import { freePort, PersistentDevServer, startWorkerAt } from '../testkit/dev-server';
+import { eventually, testConfig } from '../testkit/temporal';
 
 const KEY = 'unavailable-test-key';
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mc-unavailable-'));

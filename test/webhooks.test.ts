@@ -7,8 +7,8 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WebServer } from '../api/app';
 import type { Config } from '../lib/config';
 import { apiClient } from './helpers/http';
-import { startTestApi, TestApi } from './helpers/test-api';
-import { createTestEnv, eventually } from './helpers/temporal-env';
+import { startTestApi, TestApi } from '../testkit/api';
+import { createTestEnv, eventually } from '../testkit/temporal';
 
 const KEY = 'hooks-test-key';
 let env: TestWorkflowEnvironment;

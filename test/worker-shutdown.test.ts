@@ -7,8 +7,8 @@ import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { robotRunWorkflow } from '../workflows';
 import { FakeLlm, pipelineResponder, RecordedCall, startFakeLlm } from './helpers/fake-llm';
-import { createTestEnv, eventually } from './helpers/temporal-env';
-import { spawnWorkerProcess, within } from './helpers/worker-process';
+import { createTestEnv, eventually } from '../testkit/temporal';
+import { spawnWorkerProcess, within } from '../testkit/worker-process';
 
 const robot = { id: 'adhoc', name: 'Analyst', role: 'Research analyst', version: 0 };
 const GRACE_SECONDS = 10;

@@ -5,10 +5,11 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createModelRouter } from '../activities/models/router';
-import { robotRunWorkflow, runStateQuery } from '../workflows';
-import type { RunInput } from '../workflows/types';
+import { robotRunWorkflow } from '../workflows';
+import { runStateQuery } from '../contracts/messages';
+import type { RunInput } from '../contracts/run';
 import { startFakeLlm, pipelineResponder, FakeLlm } from './helpers/fake-llm';
-import { createTestEnv, eventually, startTestWorker, testConfig } from './helpers/temporal-env';
+import { createTestEnv, eventually, startTestWorker, testConfig } from '../testkit/temporal';
 
 const robot = { id: 'adhoc', name: 'Analyst', role: 'Research analyst', version: 0 };
 const input = (task: string, extra: Partial<RunInput> = {}): RunInput => ({ task, robot, trigger: 'api', ...extra });

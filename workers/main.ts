@@ -1,15 +1,14 @@
 /**
- * Worker entry point (`npm run worker`): hosts robotRunWorkflow and the stage activities on MC_TASK_QUEUE.
+ * Worker entry point (`npm run worker`): runs every workflow and activity of a run on MC_TASK_QUEUE.
  * SIGINT/SIGTERM start a graceful shutdown: no new tasks are taken, in-flight activities get
  * MC_SHUTDOWN_GRACE_SECONDS to finish, then the process exits 0. Any start-up failure exits 1.
  */
 import http from 'node:http';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { createModelRouter, selectProvider } from '../activities/models/router';
-import { ConfigError, loadConfig, Config } from '../lib/config';
-import { createLogger } from '../lib/log';
+import { ConfigError, loadConfig, selectProvider, type Config } from '../lib/config';
+import { createLogger, setLogLevel } from '../lib/log';
 import { createMetrics, Metrics } from '../lib/metrics';
-import { connectWorkerConnection, ensureSearchAttributes, temporalAddress } from '../lib/temporal';
+import { connectWorkerConnection, ensureSearchAttributes, temporalAddress, workerRuntimeOptions } from '../lib/temporal';
 import { createRobotWorker } from './worker';
 
 const log = createLogger('worker');
@@ -32,7 +31,7 @@ export interface RunningWorker {
 export async function startWorker(config: Config, metrics?: Metrics): Promise<RunningWorker> {
   const connection = await connectWorkerConnection(config);
   await ensureSearchAttributes(connection, config.TEMPORAL_NAMESPACE);
-  const worker = await createRobotWorker({ connection, config, metrics, router: createModelRouter(config) });
+  const worker = await createRobotWorker({ connection, config, metrics });
   log.info(`polling task queue "${config.MC_TASK_QUEUE}" on ${temporalAddress(config)} (namespace ${config.TEMPORAL_NAMESPACE})`);
   log.info(`model: ${describeModel(config)}`);
   const done = worker.run().finally(() => connection.close());
@@ -47,8 +46,9 @@ export async function startWorker(config: Config, metrics?: Metrics): Promise<Ru
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  setLogLevel(config.MC_LOG_LEVEL);
   // The runtime drains the worker on these signals (worker.shutdown), within the grace period.
-  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: ['SIGINT', 'SIGTERM'] });
+  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: ['SIGINT', 'SIGTERM'], ...workerRuntimeOptions(config) });
   const metrics = config.MC_WORKER_METRICS_PORT ? createMetrics() : undefined;
   let server: http.Server | undefined;
   if (metrics) {

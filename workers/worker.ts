@@ -1,19 +1,15 @@
 /**
- * Builds the Worker that hosts every workflow (runs, continuous loops, robot semaphores) and their activities. Used by workers/main.ts, by
- * `npm start`, by the tests and the benchmarks, so that all of them run the same worker.
+ * Builds the Worker that runs every workflow (runs, continuous loops, robot semaphores) and their activities. Used by
+ * workers/main.ts, by `npm start`, by the tests and the benchmarks, so that all of them run the same worker. The
+ * activities' dependencies are built once here (activities/deps.ts); any of them can be handed in instead.
  */
 import { NativeConnection, Worker, WorkerOptions } from '@temporalio/worker';
-import { createActivities } from '../activities';
-import { createModelRouter, ModelRouter } from '../activities/models/router';
+import { ActivityDeps, createActivities, createActivityDeps } from '../activities';
 import type { Config } from '../lib/config';
-import type { Metrics } from '../lib/metrics';
 
-export interface RobotWorkerOptions {
+export interface RobotWorkerOptions extends Partial<Omit<ActivityDeps, 'config'>> {
   connection: NativeConnection;
   config: Config;
-  metrics?: Metrics;
-  /** Model router; by default the one the configuration selects (offline without provider keys). */
-  router?: ModelRouter;
   /** Prebuilt workflow bundle (tests bundle once); by default the workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Extra options, e.g. a different task queue. */
@@ -21,22 +17,13 @@ export interface RobotWorkerOptions {
 }
 
 export async function createRobotWorker(opts: RobotWorkerOptions): Promise<Worker> {
-  const c = opts.config;
-  const router = opts.router ?? createModelRouter(c);
+  const { connection, config: c, workflowBundle, overrides, ...parts } = opts;
   return Worker.create({
-    connection: opts.connection,
+    connection,
     namespace: c.TEMPORAL_NAMESPACE,
     taskQueue: c.MC_TASK_QUEUE,
-    ...(opts.workflowBundle
-      ? { workflowBundle: opts.workflowBundle }
-      : { workflowsPath: require.resolve('../workflows') }),
-    activities: createActivities({
-      router,
-      config: c,
-      metrics: opts.metrics,
-      maxRepairs: c.MC_MODEL_MAX_REPAIRS,
-      slotCheckSeconds: c.MC_SLOT_CHECK_SECONDS,
-    }),
+    ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
+    activities: createActivities(createActivityDeps(c, parts)),
     maxConcurrentActivityTaskExecutions: c.MC_MAX_CONCURRENT_ACTIVITIES,
     maxConcurrentWorkflowTaskExecutions: c.MC_MAX_CONCURRENT_WORKFLOW_TASKS,
     maxCachedWorkflows: c.MC_MAX_CACHED_WORKFLOWS,
@@ -44,6 +31,6 @@ export async function createRobotWorker(opts: RobotWorkerOptions): Promise<Worke
     // Heartbeats reach the server at least every second, so a cancel reaches a running stage within ~1 s.
     maxHeartbeatThrottleInterval: '1s',
     defaultHeartbeatThrottleInterval: '1s',
-    ...opts.overrides,
+    ...overrides,
   });
 }

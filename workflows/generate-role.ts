@@ -5,12 +5,10 @@
  */
 import { proxyActivities } from '@temporalio/workflow';
 import type { RobotActivities } from '../activities/robots';
-import type { ModelCallRecord } from './types';
+import type { ModelCallRecord } from '../contracts/pipeline';
+import { ROLE_DRAFT_OPTIONS } from './activity-options';
 
-const { draftRole } = proxyActivities<RobotActivities>({
-  startToCloseTimeout: '2m',
-  retry: { initialInterval: '1s', maximumAttempts: 3 },
-});
+const { draftRole } = proxyActivities<RobotActivities>(ROLE_DRAFT_OPTIONS);
 
 export async function generateRoleWorkflow(input: { name: string }): Promise<{ role: string; calls: ModelCallRecord[] }> {
   return draftRole(input);

@@ -1,13 +1,10 @@
-/** Every workflow the worker hosts, and the messages clients send them. The worker bundles this file (see workers/worker.ts). */
-export {
-  decideUpdate,
-  decisionSignal,
-  hostConfirmUpdate,
-  hostMessageUpdate,
-  robotRunWorkflow,
-  runStateQuery,
-} from './robot-run';
-export { approveNodeUpdate, cancelNodeUpdate, retryNodeUpdate } from './dag-executor';
-export { robotSlotsWorkflow, robotSlotsQuery } from './robot-slots';
-export { robotContinuousWorkflow, continuousStateQuery, continuousUpdateSignal } from './robot-continuous';
+/**
+ * Every workflow the worker hosts. The worker bundles this file (see workers/worker.ts); clients import the
+ * message definitions from contracts/messages.ts and start workflows by these functions (or their type names).
+ */
+export { robotRunWorkflow } from './robot-run';
+export { robotSlotsWorkflow } from './robot-slots';
+export { robotContinuousWorkflow } from './robot-continuous';
 export { generateRoleWorkflow } from './generate-role';
+export { chatConversationWorkflow } from './chat-conversation';
+export { chatIntegrationWorkflow } from './chat-integration';

@@ -9,8 +9,6 @@
 import {
   condition,
   continueAsNew,
-  defineQuery,
-  defineSignal,
   executeChild,
   isCancellation,
   ParentClosePolicy,
@@ -21,43 +19,8 @@ import {
   allHandlersFinished,
 } from '@temporalio/workflow';
 import { robotRunWorkflow } from './robot-run';
-import { McRobotId, McStatus, McTrigger } from './search-attributes';
-import type { RunInput, RunStatus } from './types';
-
-export interface ContinuousInput {
-  /** What every cycle runs (trigger is set to `continuous`). */
-  run: RunInput;
-  /** Pause between cycles in milliseconds. */
-  pauseMs: number;
-  /** Continue-as-new once the history has this many events (default 1000). */
-  maxHistoryEvents?: number;
-  /** Carried over continue-as-new. */
-  cycles?: number;
-  failures?: number;
-  generation?: number;
-  lastRunId?: string;
-  lastStatus?: RunStatus;
-}
-
-export interface ContinuousState {
-  robotId: string;
-  robotVersion: number;
-  cycles: number;
-  failures: number;
-  /** How many times this loop has continued-as-new. */
-  generation: number;
-  phase: 'running' | 'pausing';
-  currentRunId?: string;
-  lastRunId?: string;
-  lastStatus?: RunStatus;
-  pauseMs: number;
-}
-
-export const continuousStateQuery = defineQuery<ContinuousState>('continuousState');
-/** New definition (from an edit of the robot); applies from the next cycle. */
-export const continuousUpdateSignal = defineSignal<[{ run: RunInput; pauseMs: number }]>('continuousUpdate');
-
-export const continuousWorkflowId = (robotId: string) => `robot-continuous-${robotId}`;
+import { continuousStateQuery, continuousUpdateSignal, type ContinuousInput, type ContinuousState } from '../contracts/messages';
+import { runStartAttributes } from '../contracts/search-attributes';
 
 export async function robotContinuousWorkflow(input: ContinuousInput): Promise<void> {
   let run = input.run;
@@ -87,16 +50,12 @@ export async function robotContinuousWorkflow(input: ContinuousInput): Promise<v
     const id = `run-${uuid4()}`;
     state.currentRunId = id;
     try {
+      const args = { ...run, trigger: 'continuous' as const, host: undefined, requestedAt: new Date().toISOString() };
       const result = await executeChild(robotRunWorkflow, {
         workflowId: id,
-        args: [{ ...run, trigger: 'continuous', host: undefined, requestedAt: new Date().toISOString() }],
+        args: [args],
         parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-        typedSearchAttributes: [
-          { key: McStatus, value: 'Pending' },
-          { key: McRobotId, value: run.robot.id },
-          { key: McTrigger, value: 'continuous' },
-        ],
-        memo: { run: { task: run.task.slice(0, 500), robotName: run.robot.name, status: 'Pending' } },
+        ...runStartAttributes(args),
       });
       state.lastStatus = result.status;
     } catch (err) {

@@ -15,8 +15,6 @@
 import {
   condition,
   continueAsNew,
-  defineQuery,
-  defineSignal,
   getExternalWorkflowHandle,
   proxyActivities,
   setHandler,
@@ -24,39 +22,16 @@ import {
   allHandlersFinished,
 } from '@temporalio/workflow';
 import type { RobotActivities } from '../activities/robots';
-
-export interface SlotRequest {
-  /** Workflow id of the run asking. */
-  runId: string;
-  /** The robot's limit as the run knows it (the newest request's limit wins). */
-  limit: number;
-}
-
-export interface RobotSlotsInput {
-  robotId: string;
-  checkIntervalSeconds?: number;
-  idleSeconds?: number;
-  /** Carried over continue-as-new. */
-  holders?: string[];
-  waiting?: SlotRequest[];
-  limit?: number;
-}
-
-export interface RobotSlotsState {
-  robotId: string;
-  limit: number;
-  holders: string[];
-  waiting: string[];
-}
-
-export const acquireSlotSignal = defineSignal<[SlotRequest]>('acquireSlot');
-export const releaseSlotSignal = defineSignal<[{ runId: string }]>('releaseSlot');
-/** Sent by the semaphore to the run it grants a slot to. */
-export const slotGrantedSignal = defineSignal('slotGranted');
-export const robotSlotsQuery = defineQuery<RobotSlotsState>('robotSlots');
-
-/** Workflow id of a robot's semaphore. */
-export const robotSlotsWorkflowId = (robotId: string) => `robot-slots-${robotId}`;
+import { SLOT_CHECK_OPTIONS, SLOT_REQUEST_OPTIONS } from './activity-options';
+import {
+  acquireSlotSignal,
+  releaseSlotSignal,
+  robotSlotsQuery,
+  robotSlotsWorkflowId,
+  slotGrantedSignal,
+  type RobotSlotsInput,
+  type SlotRequest,
+} from '../contracts/messages';
 
 const HISTORY_LIMIT = 5000;
 
@@ -66,7 +41,7 @@ export async function robotSlotsWorkflow(input: RobotSlotsInput): Promise<void> 
   let limit = input.limit ?? 1;
   let changed = true;
 
-  const { runningWorkflows } = proxyActivities<RobotActivities>({ startToCloseTimeout: '30s', retry: { maximumAttempts: 3 } });
+  const { runningWorkflows } = proxyActivities<RobotActivities>(SLOT_CHECK_OPTIONS);
 
   setHandler(acquireSlotSignal, (req) => {
     limit = req.limit;
@@ -127,7 +102,7 @@ export async function acquireRobotSlot(robotId: string, limit: number): Promise<
   setHandler(slotGrantedSignal, () => {
     granted = true;
   });
-  const { requestRobotSlot } = proxyActivities<RobotActivities>({ startToCloseTimeout: '30s', retry: { maximumAttempts: 10 } });
+  const { requestRobotSlot } = proxyActivities<RobotActivities>(SLOT_REQUEST_OPTIONS);
   await requestRobotSlot({ robotId, runId: workflowInfo().workflowId, limit, taskQueue: workflowInfo().taskQueue });
   await condition(() => granted);
 }

@@ -5,8 +5,11 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import type { Config } from '../../lib/config';
-import { isModelKind, NodeRunResult, PlannedNode } from '../../workflows/dag';
-import type { BudgetAllowance, ModelCallRecord, RobotSnapshot } from '../../workflows/types';
+import type { Clock } from '../clock';
+import { isModelKind, NodeRunResult, PlannedNode } from '../../contracts/dag';
+import type { BudgetAllowance } from '../../contracts/gates';
+import type { ModelCallRecord } from '../../contracts/pipeline';
+import type { RobotSnapshot } from '../../contracts/run';
 import type { ModelRouter, RoutePrefs } from '../models/router';
 import { generateStructured, generateText } from '../models/structured';
 import { headline, robotPreamble } from '../stages/context';
@@ -35,6 +38,7 @@ export interface NodeRunRequest {
 export interface NodeDeps {
   router: ModelRouter;
   config: Config;
+  clock: Clock;
   signal: AbortSignal;
   /** Where this activity runs: the run's workers, or a desktop. */
   placement: ToolPlacement;
@@ -98,7 +102,7 @@ export async function runNode(deps: NodeDeps, req: NodeRunRequest): Promise<Node
   }
   const args = tool.args.safeParse(node.args ?? {});
   if (!args.success) throw fail(`node ${node.id}: bad arguments for ${tool.name}: ${args.error.issues.map((i) => i.message).join('; ')}`);
-  const started = Date.now();
+  const started = deps.clock.now();
   const result = await tool.run(args.data, { signal: deps.signal, config: deps.config, queue: deps.queue });
   const capped = capOutput(result.text, max);
   return {
@@ -106,7 +110,7 @@ export async function runNode(deps: NodeDeps, req: NodeRunRequest): Promise<Node
     outputChars: result.text.length,
     calls: [],
     model: `tool:${tool.name}`,
-    reason: `${node.kind} node → tool ${tool.name} (${tool.placement}${deps.queue ? ` queue ${deps.queue}` : ''}, ${Date.now() - started} ms)`,
+    reason: `${node.kind} node → tool ${tool.name} (${tool.placement}${deps.queue ? ` queue ${deps.queue}` : ''}, ${deps.clock.now() - started} ms)`,
     ranOn: result.ranOn,
   };
 }

@@ -1,39 +1,21 @@
 /**
  * The planner: the Tasks stage's first step. Turns the goals into a task graph, or checks a graph the caller
  * supplied. A plan must pass, in this order: the zod schema, the graph checks shared with the workflow
- * (workflows/dag.ts: empty, too many nodes, duplicate ids, unknown dependencies, cycles) and the tool checks
+ * (contracts/dag.ts checkGraph: empty, too many nodes, duplicate ids, unknown dependencies, cycles) and the tool checks
  * (the tool exists, this robot may use it, its arguments fit its schema, a desktop is named for desktop tools).
  * Every problem is fed back to the model in words, a bounded number of times (MC_MODEL_MAX_REPAIRS); then the
  * stage fails with a non-retryable `InvalidPlan` that lists what is still wrong.
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
-import { checkGraph, DagNodeSpec, MODEL_HINTS, NODE_KINDS, PlannedNode } from '../../workflows/dag';
-import { BudgetAllowance, DEFAULT_ROBOT_TOOLS, ModelCallRecord, RobotSnapshot } from '../../workflows/types';
+import { checkGraph, DagNodeSpec, DagPlan, NODE_KINDS, PlannedNode } from '../../contracts/dag';
+import { BudgetAllowance } from '../../contracts/gates';
+import { ModelCallRecord } from '../../contracts/pipeline';
+import { DEFAULT_ROBOT_TOOLS, RobotSnapshot } from '../../contracts/run';
 import type { ModelRouter } from '../models/router';
 import { generateStructured } from '../models/structured';
 import { feedbackSection, robotPreamble } from '../stages/context';
 import { getTool, TOOLS } from '../tools';
-
-const NodeId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/, 'ids are 1-64 letters, digits, _ . : -');
-
-export const DagNodeSpecSchema = z.object({
-  id: NodeId,
-  title: z.string().trim().min(1).max(200),
-  instructions: z.string().trim().min(1).max(8000),
-  kind: z.enum(NODE_KINDS),
-  dependsOn: z.array(z.string()).max(200).default([]),
-  expectedOutput: z.string().trim().min(1).max(4000),
-  modelHint: z.enum(MODEL_HINTS).optional(),
-  tool: z.string().min(1).max(64).optional(),
-  args: z.record(z.unknown()).optional(),
-  worker: NodeId.optional(),
-  requiresApproval: z.boolean().optional(),
-  simulatedLatencyMs: z.number().int().min(0).max(3_600_000).optional(),
-});
-
-export const DagPlan = z.object({ nodes: z.array(DagNodeSpecSchema).max(1000) });
-export type DagPlan = z.infer<typeof DagPlan>;
 
 export interface PlanContext {
   robot: RobotSnapshot;

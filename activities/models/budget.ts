@@ -5,14 +5,16 @@
  * - the prompt's tokens are over-estimated (one token per 3 characters; the offline model bills one per 4),
  * - the request's `max_tokens` is clamped to what is left after the prompt (tokens and, for priced models, cost),
  * - a request whose clamped output allowance would be under MIN_OUTPUT_TOKENS is refused before it is sent, with a
- *   non-retryable `BudgetExceeded` failure that carries the calls already billed and the stage's progress, so the
- *   workflow can record them, stop at the budget gate, and resume the stage after a raise without paying twice.
+ *   non-retryable `BudgetExceeded` failure that carries the calls this guard let through and what the refused
+ *   request needed. The activity runtime (../runtime.ts) adds the calls of an earlier attempt and the activity's
+ *   progress, so the workflow can bill them, stop at the budget gate, and resume after a raise without paying twice.
  *
  * The guarantee holds for providers that honour `max_tokens` (OpenAI, Anthropic and the offline model do).
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { BUDGET_EXCEEDED } from '../../workflows/types';
-import type { BudgetAllowance, BudgetExceededDetails, ModelCallRecord } from '../../workflows/types';
+import { BUDGET_EXCEEDED } from '../../contracts/gates';
+import type { BudgetAllowance, BudgetExceededDetails } from '../../contracts/gates';
+import type { ModelCallRecord } from '../../contracts/pipeline';
 import { costOf, priceOf } from './prices';
 import type { ModelRouter } from './router';
 import type { ModelCall, ModelProvider } from './types';
@@ -35,8 +37,6 @@ export interface BudgetGuard {
   wrap(router: ModelRouter): ModelRouter;
   /** Calls this guard let through (a refusal carries them, so the workflow can bill them). */
   billed: ModelCallRecord[];
-  /** Set by the stage wrapper: the stage's latest progress, carried by a refusal. */
-  checkpoint?: unknown;
 }
 
 export function createBudgetGuard(allowance: BudgetAllowance): BudgetGuard {
@@ -64,7 +64,6 @@ export function createBudgetGuard(allowance: BudgetAllowance): BudgetGuard {
           if (maxOut < floor) {
             const details: BudgetExceededDetails = {
               calls: guard.billed,
-              checkpoint: guard.checkpoint,
               needed: {
                 tokens: inputTokens + floor,
                 costUsd: price ? ((inputTokens * price.input + floor * price.output) / 1e6) : 0,

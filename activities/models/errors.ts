@@ -30,8 +30,8 @@ export function retryAfterMs(headers: HttpishError['headers'], now = Date.now())
   return Number.isFinite(date) ? Math.min(Math.max(date - now, 0), 600_000) : undefined;
 }
 
-/** Turn whatever a provider call threw into the failure Temporal should see. */
-export function toTemporalFailure(err: unknown, provider: string, signal?: AbortSignal): Error {
+/** Turn whatever a provider call threw into the failure Temporal should see (`now` dates a Retry-After). */
+export function toTemporalFailure(err: unknown, provider: string, signal?: AbortSignal, now = Date.now()): Error {
   if (signal?.aborted) return new CancelledFailure(`${provider} call aborted: activity cancelled`);
   if (err instanceof ApplicationFailure || err instanceof CancelledFailure) return err;
   const e = err as HttpishError;
@@ -42,7 +42,7 @@ export function toTemporalFailure(err: unknown, provider: string, signal?: Abort
     return ApplicationFailure.create({ message, type: 'ProviderUnavailable', nonRetryable: false });
   }
   if (status === 429) {
-    const delay = retryAfterMs(e.headers);
+    const delay = retryAfterMs(e.headers, now);
     return ApplicationFailure.create({
       message,
       type: 'ProviderRateLimited',

@@ -3,18 +3,17 @@
  * environment (MC_MODEL_LARGE / MC_MODEL_FAST / MC_MODEL_VISION), by a planner's hint on a task-graph node, and
  * by the robot (per stage, then per kind, which wins). The choice and its reason are recorded on every call.
  */
-import type { Config } from '../../lib/config';
-import type { ModelOverride } from '../../workflows/types';
-import { createAnthropicProvider } from './anthropic-provider';
-import { createOfflineProvider, OFFLINE_MODEL } from './offline-provider';
-import { createOpenAIProvider } from './openai-provider';
+import { selectProvider, type Config } from '../../lib/config';
+import type { ModelTier } from '../../contracts/pipeline';
+import type { ModelOverride } from '../../contracts/run';
+import { createProvider, getProvider, PROVIDERS } from './providers';
 import type { ModelProvider } from './types';
 
-/** Kinds of model work. Stages and (later) DAG nodes name one of these. */
+/** Kinds of model work. Stages and task-graph nodes name one of these. */
 export const WORK_KINDS = ['brief', 'plan', 'text', 'extract', 'synthesize', 'validate', 'format', 'vision'] as const;
 export type WorkKind = (typeof WORK_KINDS)[number];
 
-export type Tier = 'large' | 'fast' | 'vision';
+export type Tier = ModelTier;
 
 /** Why each kind goes where it goes: planning, synthesis and judgement get the large model; formatting is fast. */
 export const ROUTING_TABLE: Record<WorkKind, { tier: Tier; temperature: number; maxTokens: number }> = {
@@ -26,13 +25,6 @@ export const ROUTING_TABLE: Record<WorkKind, { tier: Tier; temperature: number; 
   validate: { tier: 'large', temperature: 0, maxTokens: 1500 },
   format: { tier: 'fast', temperature: 0.2, maxTokens: 2500 },
   vision: { tier: 'vision', temperature: 0.2, maxTokens: 1500 },
-};
-
-const DEFAULT_MODELS: Record<string, Record<Tier, string>> = {
-  openai: { large: 'gpt-4.1', fast: 'gpt-4.1-mini', vision: 'gpt-4.1' },
-  anthropic: { large: 'claude-sonnet-4-6', fast: 'claude-haiku-4-5', vision: 'claude-sonnet-4-6' },
-  'openai-compatible': { large: 'llama3.1', fast: 'llama3.1', vision: 'llama3.2-vision' },
-  offline: { large: OFFLINE_MODEL, fast: OFFLINE_MODEL, vision: OFFLINE_MODEL },
 };
 
 export interface Route {
@@ -58,32 +50,13 @@ export interface ModelRouter {
   route(kind: WorkKind, prefs?: RoutePrefs): Route;
 }
 
-/** Provider registry: one line per provider. */
-const PROVIDERS: Record<string, (c: Config) => ModelProvider> = {
-  offline: (c) => createOfflineProvider({ delayMs: c.MC_OFFLINE_DELAY_MS }),
-  openai: (c) => createOpenAIProvider({ apiKey: c.OPENAI_API_KEY, baseURL: c.OPENAI_BASE_URL, timeoutMs: c.MC_MODEL_TIMEOUT_MS }),
-  'openai-compatible': (c) =>
-    createOpenAIProvider({
-      name: 'openai-compatible',
-      apiKey: c.OPENAI_API_KEY,
-      baseURL: c.OPENAI_BASE_URL,
-      timeoutMs: c.MC_MODEL_TIMEOUT_MS,
-    }),
-  anthropic: (c) =>
-    createAnthropicProvider({ apiKey: c.ANTHROPIC_API_KEY, baseURL: c.ANTHROPIC_BASE_URL, timeoutMs: c.MC_MODEL_TIMEOUT_MS }),
-};
-
-/** Which provider the configuration selects: explicit, or the first one with credentials, else offline. */
-export function selectProvider(c: Config): string {
-  if (c.MC_MODEL_PROVIDER !== 'auto') return c.MC_MODEL_PROVIDER;
-  if (c.ANTHROPIC_API_KEY) return 'anthropic';
-  if (c.OPENAI_API_KEY) return c.OPENAI_BASE_URL ? 'openai-compatible' : 'openai';
-  if (c.OPENAI_BASE_URL) return 'openai-compatible';
-  return 'offline';
-}
-
-export function createModelRouter(c: Config, provider: ModelProvider = PROVIDERS[selectProvider(c)](c)): ModelRouter {
-  const defaults = DEFAULT_MODELS[provider.name] ?? DEFAULT_MODELS['openai-compatible'];
+/**
+ * The router over `provider` (by default the one the configuration selects, see lib/config.ts selectProvider).
+ * Models come from MC_MODEL_LARGE / MC_MODEL_FAST / MC_MODEL_VISION, else from the provider's registry entry; a
+ * provider not in the registry gets the OpenAI-compatible defaults.
+ */
+export function createModelRouter(c: Config, provider: ModelProvider = createProvider(selectProvider(c), { config: c })): ModelRouter {
+  const defaults = (getProvider(provider.name) ?? PROVIDERS['openai-compatible']).defaultModels;
   const large = c.MC_MODEL_LARGE ?? defaults.large;
   const models: Record<Tier, string> = provider.offline
     ? defaults

@@ -5,7 +5,7 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import type { z } from 'zod';
-import type { ModelCallRecord } from '../../workflows/types';
+import type { ModelCallRecord } from '../../contracts/pipeline';
 import { costOf } from './prices';
 import type { ModelRouter, RoutePrefs, WorkKind } from './router';
 import type { ModelCall } from './types';

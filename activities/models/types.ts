@@ -1,7 +1,11 @@
 /**
- * The one interface every model provider implements. Stages never talk to an SDK directly: they ask the
- * router for a route and call `complete` (or `generateStructured` on top of it).
+ * The one interface every model provider implements, and how a provider joins the registry (./providers). Stages
+ * never talk to an SDK directly: they ask the router for a route and call `complete` (or `generateStructured` on
+ * top of it).
  */
+import type { ModelTier } from '../../contracts/pipeline';
+import type { Config } from '../../lib/config';
+import type { Clock } from '../clock';
 
 /** One request to a chat model. */
 export interface ModelCall {
@@ -37,8 +41,27 @@ export interface ModelReply {
 }
 
 export interface ModelProvider {
-  /** Registry name: offline, openai, anthropic, openai-compatible. */
+  /** Registry name (a key of ./providers/index.ts). */
   readonly name: string;
   readonly offline: boolean;
   complete(call: ModelCall): Promise<ModelReply>;
 }
+
+/** What a provider is built from: the configuration, and the clock and HTTP client it must use. */
+export interface ProviderDeps {
+  config: Config;
+  clock?: Clock;
+  /** HTTP client handed to the provider's SDK (the SDK's default, the global fetch, when absent). */
+  fetch?: typeof fetch;
+}
+
+/** One entry of the provider registry: its name, its default model per tier, and how to build it. */
+export interface ProviderDefinition {
+  name: string;
+  /** Model of each routing tier when MC_MODEL_LARGE / MC_MODEL_FAST / MC_MODEL_VISION do not say. */
+  defaultModels: Record<ModelTier, string>;
+  create(deps: ProviderDeps): ModelProvider;
+}
+
+/** Typed helper for provider files. */
+export const defineProvider = (provider: ProviderDefinition): ProviderDefinition => provider;

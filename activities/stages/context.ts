@@ -1,17 +1,10 @@
-/** What a stage implementation gets besides its input: the model router and the activity's cancellation. */
-import type { RobotSnapshot, StageName } from '../../workflows/types';
-import type { ModelRouter } from '../models/router';
+/** What stage implementations share: their context (the activity runtime's scope) and prompt helpers. */
+import type { StageName } from '../../contracts/pipeline';
+import type { RobotSnapshot } from '../../contracts/run';
+import type { ActivityScope } from '../runtime';
 
-export interface StageContext {
-  router: ModelRouter;
-  /** Aborted when the activity is cancelled; passed to every model request. */
-  signal: AbortSignal;
-  maxRepairs: number;
-  /** Record progress that survives a worker crash (Temporal heartbeat details). */
-  checkpoint(details: unknown): void;
-  /** The progress recorded by the previous attempt of this activity, if any. */
-  previousCheckpoint<T>(): T | undefined;
-}
+/** What a stage implementation gets besides its input: router, cancellation signal, repairs, checkpoints. */
+export type StageContext = ActivityScope;
 
 /** The robot's identity, as every stage prompt starts with it. */
 export function robotPreamble(robot: Pick<RobotSnapshot, 'name' | 'role' | 'stageAgents'>, stage?: StageName): string {

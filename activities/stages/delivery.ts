@@ -1,20 +1,25 @@
 /**
  * Delivery, in two steps so that the `final` approval gate can sit between them: `delivery` formats the result
- * (a model call; its destinations are still `pending`), `deliverResult` makes it take effect. Destinations beyond
- * the run itself arrive with robot definitions.
+ * (a model call; its destinations are still `pending`), then it takes effect: the workflow sends it to each of the
+ * robot's destinations (workflows/run/delivery.ts, activities/delivery/). `deliverResult` is the step runs took
+ * before destinations existed (it only marks the run's own result delivered); it stays for their histories.
  */
-import type { StageInput, StageResult } from '../../workflows/types';
+import type { StageInput, StageResult } from '../../contracts/activities';
 import { generateText } from '../models/structured';
 import type { Goals } from './goals';
 import type { Brief } from './inspiration';
-import type { TasksOutput } from './tasks';
+import type { TasksOutput } from '../../contracts/dag';
 import type { ValidationReport } from './validation';
 import { feedbackSection, robotPreamble, StageContext } from './context';
 
 export interface Delivery {
   format: 'markdown';
+  /** The report; when it was too large for history, its beginning (the whole is in `contentArtifact`). */
   content: string;
-  destinations: { type: string; status: 'pending' | 'delivered' | 'failed'; detail?: string }[];
+  /** The artifact holding the whole formatted delivery (JSON), when it was too large for history. */
+  contentArtifact?: string;
+  /** `run` (the run's own result) and, once delivered, each configured destination (details in `state.delivery`). */
+  destinations: { type: string; status: 'pending' | 'delivered' | 'failed' | 'skipped'; detail?: string }[];
 }
 
 export async function delivery(ctx: StageContext, input: StageInput): Promise<StageResult<Delivery>> {
@@ -51,7 +56,7 @@ export async function delivery(ctx: StageContext, input: StageInput): Promise<St
   };
 }
 
-/** Make a formatted delivery take effect at each destination. Idempotent: delivering twice changes nothing. */
+/** Make a formatted delivery take effect: the `run` destination becomes delivered. Idempotent: delivering twice changes nothing. */
 export async function deliverResult(formatted: Delivery): Promise<Delivery> {
   return {
     ...formatted,

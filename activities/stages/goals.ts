@@ -1,6 +1,6 @@
 /** Goals: turn the brief into a few goals, each with a concrete deliverable. */
 import { z } from 'zod';
-import type { StageInput, StageResult } from '../../workflows/types';
+import type { StageInput, StageResult } from '../../contracts/activities';
 import { generateStructured } from '../models/structured';
 import type { Brief } from './inspiration';
 import { feedbackSection, robotPreamble, StageContext } from './context';

@@ -1,6 +1,6 @@
 /** Inspiration: read the task, duties and resources; write an actionable brief. */
 import { z } from 'zod';
-import type { StageInput, StageResult } from '../../workflows/types';
+import type { StageInput, StageResult } from '../../contracts/activities';
 import { generateStructured } from '../models/structured';
 import { feedbackSection, headline, robotPreamble, StageContext } from './context';
 

@@ -4,9 +4,9 @@
  * this stage looks at every result once more, together with those per-node verdicts and statuses.
  */
 import { z } from 'zod';
-import type { StageInput, StageResult } from '../../workflows/types';
+import type { StageInput, StageResult } from '../../contracts/activities';
 import { generateStructured } from '../models/structured';
-import type { TasksOutput } from './tasks';
+import type { TasksOutput } from '../../contracts/dag';
 import { feedbackSection, robotPreamble, StageContext } from './context';
 
 export const ValidationReport = z.object({

@@ -5,7 +5,7 @@
  * child gets a minimal environment (PATH, HOME, LANG), never the worker's keys. It is killed at the time limit
  * (MC_COMMAND_TIMEOUT_MS, or a shorter per-node `timeoutMs`) and when the node is cancelled; stdout and stderr are
  * kept up to MC_COMMAND_MAX_OUTPUT_BYTES each. A non-zero exit fails the node (not retried: the same command
- * would most likely fail the same way). Which host, queue and pid ran it is reported in `ranOn`.
+ * would most likely fail the same way). Which machine (`hostname`), queue and pid ran it is reported in `ranOn`.
  */
 import { spawn } from 'node:child_process';
 import os from 'node:os';

@@ -19,7 +19,7 @@ export interface ToolContext {
 export interface ToolResult {
   /** The node's output. */
   text: string;
-  /** Facts about the execution worth showing in the run state (host, queue, status code...). */
+  /** Facts about the execution worth showing in the run state (machine, queue, status code...). */
   ranOn?: Record<string, unknown>;
 }
 

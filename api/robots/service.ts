@@ -1,79 +1,28 @@
 /**
- * Use cases for robots, over the Temporal client: CRUD of definitions (kept in Temporal Schedules, see
- * ./store.ts), manual triggers, schedule control, continuous mode and signed webhook deliveries.
+ * Robots, over the Temporal client: CRUD of definitions (kept in Temporal Schedules, see ./store.ts), manual
+ * triggers (through startRun), schedule control and continuous mode. Throws domain errors (../errors.ts); returns
+ * the shapes of ../schemas.ts. Signed webhooks are their own use case (../use-cases/receive-webhook.ts).
  */
-import { createHash, randomUUID } from 'node:crypto';
-import {
-  Client,
-  ScheduleAlreadyRunning,
-  ScheduleDescription,
-  ScheduleNotFoundError,
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowIdConflictPolicy,
-  WorkflowIdReusePolicy,
-  WorkflowNotFoundError,
-} from '@temporalio/client';
+import { randomUUID } from 'node:crypto';
+import { Client, ScheduleAlreadyRunning, ScheduleDescription, WorkflowNotFoundError } from '@temporalio/client';
 import type { Config } from '../../lib/config';
 import { createLogger } from '../../lib/log';
-import {
-  continuousStateQuery,
-  continuousUpdateSignal,
-  continuousWorkflowId,
-  robotContinuousWorkflow,
-  type ContinuousInput,
-  type ContinuousState,
-} from '../../workflows/robot-continuous';
+import { robotContinuousWorkflow } from '../../workflows/robot-continuous';
+import { continuousStateQuery, continuousUpdateSignal, continuousWorkflowId, type ContinuousInput, type ContinuousState } from '../../contracts/messages';
 import { generateRoleWorkflow } from '../../workflows/generate-role';
-import { conflict, HttpError, notFound } from '../errors';
+import { Conflict, InvalidInput, Unavailable } from '../errors';
 import type { RunService } from '../run-service';
-import {
-  BackfillBody,
-  CreateRobotBody,
-  durationMs,
-  RobotFields,
-  RobotFieldsInput,
-  StoredRobot,
-} from './schema';
-import { isModeNote, modeOf, NOTES, robotIdOfSchedule, runInputOf, scheduleIdOf, scheduleOptionsOf, storedRobotOf } from './store';
-import { newWebhookKeyId, valueAtPath, verify, webhookSecret } from './webhook-signature';
-import type { z } from 'zod';
+import { durationMs } from '../../contracts/common';
+import { RobotFields, RobotFieldsInput, StoredRobot } from '../../contracts/robot';
+import type { BackfillBody, RobotEvent, RobotView, RobotWithSecret, StartedRun } from '../schemas';
+import type { StartRun } from '../use-cases/start-run';
+import { runInputOf } from '../use-cases/run-input';
+import { isModeNote, modeOf, NOTES, robotIdOfSchedule, RobotStore, scheduleIdOf, scheduleOptionsOf } from './store';
+import { newWebhookKeyId, webhookSecret } from './webhook-signature';
 
 const log = createLogger('robots');
 
-/** An event in a robot's state: what the schedule did, skipped or missed. */
-export interface RobotEvent {
-  type: string;
-  at?: string;
-  message: string;
-  count?: number;
-  runId?: string;
-}
-
-export interface RobotView extends StoredRobot {
-  mode: ReturnType<typeof modeOf>;
-  state: {
-    paused: boolean;
-    note?: string;
-    nextRunTimes: string[];
-    /** Runs the schedule has started (newest last), as Temporal keeps them. */
-    recentRuns: { scheduledAt: string; startedAt: string; runId: string }[];
-    runningScheduledRuns: string[];
-    actionsTaken: number;
-    /** Scheduled times skipped because the previous run was still going (overlap policy). */
-    skippedOverlap: number;
-    /** Scheduled times missed (e.g. while Temporal was down) and older than the catch-up window. */
-    missedCatchupWindow: number;
-    continuous?: { workflowId: string; status: string; state?: ContinuousState };
-  };
-  events: RobotEvent[];
-  webhook?: StoredRobot['webhook'] & { url: string };
-  links: { schedule: string };
-}
-
-export interface DeliveryResult {
-  status: 200 | 202;
-  body: { id?: string; duplicate?: boolean; started: boolean; reason?: string };
-}
+export type { RobotView };
 
 /** Drop `undefined` values so a stored definition compares and serialises cleanly. */
 const clean = <T>(v: T): T => JSON.parse(JSON.stringify(v));
@@ -89,37 +38,42 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
   return out;
 }
 
+export interface RobotServiceDeps {
+  client: Client;
+  config: Config;
+  store: RobotStore;
+  runs: RunService;
+  startRun: StartRun;
+  /** Master key the webhook secrets are derived from (MC_WEBHOOK_KEY). */
+  webhookKey: string;
+}
+
 export class RobotService {
-  constructor(
-    private readonly client: Client,
-    private readonly config: Config,
-    private readonly runs: RunService,
-    private readonly webhookKey: string,
-  ) {}
+  private readonly client: Client;
+  private readonly config: Config;
+  private readonly store: RobotStore;
+  private readonly runs: RunService;
+  private readonly startRun: StartRun;
+  private readonly webhookKey: string;
+
+  constructor(deps: RobotServiceDeps) {
+    ({ client: this.client, config: this.config, store: this.store, runs: this.runs, startRun: this.startRun, webhookKey: this.webhookKey } = deps);
+  }
 
   private handle(id: string) {
-    return this.client.schedule.getHandle(scheduleIdOf(id));
+    return this.store.handle(id);
   }
 
-  private async describe(id: string): Promise<{ desc: ScheduleDescription; robot: StoredRobot }> {
-    try {
-      const desc = await this.handle(id).describe();
-      const robot = storedRobotOf(desc);
-      if (!robot) throw notFound('robot');
-      return { desc, robot };
-    } catch (err) {
-      if (err instanceof ScheduleNotFoundError) throw notFound('robot');
-      throw err;
-    }
+  private describe(id: string): Promise<{ desc: ScheduleDescription; robot: StoredRobot }> {
+    return this.store.describe(id);
   }
 
-  /** The stored definition (for runs started by id). */
-  async load(id: string): Promise<StoredRobot> {
-    return (await this.describe(id)).robot;
-  }
-
-  async create(body: unknown): Promise<RobotView & { webhookSecret?: string }> {
-    const { id: givenId, ...rest } = CreateRobotBody.parse(body ?? {});
+  /**
+   * A new robot from its fields (`RobotFields`, checked whole here: the definition's cross-field rules apply to
+   * every caller) and an optional id.
+   */
+  async create(body: RobotFieldsInput & { id?: string }): Promise<RobotWithSecret> {
+    const { id: givenId, ...rest } = body;
     const fields = RobotFields.parse(rest);
     const id = givenId ?? randomUUID();
     const now = new Date().toISOString();
@@ -139,7 +93,7 @@ export class RobotService {
         memo: { kind: 'mission-control-robot', robotId: id },
       });
     } catch (err) {
-      if (err instanceof ScheduleAlreadyRunning) throw conflict(`robot ${id} already exists`);
+      if (err instanceof ScheduleAlreadyRunning) throw new Conflict(`robot ${id} already exists`);
       throw asScheduleError(err);
     }
     await this.reconcileContinuous(robot, opts.state.note);
@@ -163,17 +117,16 @@ export class RobotService {
   }
 
   /** PUT: replace every field (server-managed ones — id, version, times — stay). */
-  async replace(id: string, body: unknown): Promise<RobotView & { webhookSecret?: string }> {
-    return this.update(id, () => RobotFields.parse(body ?? {}));
+  async replace(id: string, fields: RobotFieldsInput): Promise<RobotWithSecret> {
+    return this.update(id, () => RobotFields.parse(fields));
   }
 
   /** PATCH: JSON merge patch over the current fields, then validated as a whole. */
-  async patch(id: string, body: unknown): Promise<RobotView & { webhookSecret?: string }> {
-    if (!body || typeof body !== 'object' || Array.isArray(body)) throw new HttpError(400, 'body: must be a JSON object (merge patch)');
-    return this.update(id, (current) => RobotFields.parse(mergePatch(fieldsOf(current), body)));
+  async patch(id: string, patch: Record<string, unknown>): Promise<RobotWithSecret> {
+    return this.update(id, (current) => RobotFields.parse(mergePatch(fieldsOf(current), patch)));
   }
 
-  private async update(id: string, next: (current: StoredRobot) => RobotFields, rotateWebhook = false): Promise<RobotView & { webhookSecret?: string }> {
+  private async update(id: string, next: (current: StoredRobot) => RobotFields, rotateWebhook = false): Promise<RobotWithSecret> {
     const { robot: current } = await this.describe(id);
     const fields = next(current);
     const webhookOn = !!fields.webhook?.enabled;
@@ -204,19 +157,19 @@ export class RobotService {
   /** New webhook secret (the old one stops working at once); shown once. */
   async rotateWebhook(id: string): Promise<{ id: string; webhookSecret: string; version: number }> {
     const { robot } = await this.describe(id);
-    if (!robot.webhook?.enabled) throw conflict('webhooks are not enabled for this robot (set webhook.enabled)');
-    const view: RobotView & { webhookSecret?: string } = await this.update(id, (current) => RobotFields.parse(fieldsOf(current)), true);
+    if (!robot.webhook?.enabled) throw new Conflict('webhooks are not enabled for this robot (set webhook.enabled)');
+    const view = await this.update(id, (current) => RobotFields.parse(fieldsOf(current)), true);
     return { id, webhookSecret: view.webhookSecret!, version: view.version };
   }
 
-  /** Refused (409) while runs of the robot are going, unless `force`, which cancels them first. */
+  /** Refused (Conflict) while runs of the robot are going, unless `force`, which cancels them first. */
   async remove(id: string, force: boolean): Promise<{ id: string; deleted: true; cancelledRuns: string[] }> {
     const { desc } = await this.describe(id);
     const running = new Set(desc.info.runningActions.map((a) => a.workflow.workflowId));
     for (const r of await this.runs.list({ robotId: id, limit: 1000 })) if (r.temporalStatus === 'RUNNING') running.add(r.id);
     const loop = await this.continuousInfo({ id } as StoredRobot);
     if (running.size > 0 && !force) {
-      throw conflict(`robot ${id} has ${running.size} running run(s); cancel them or delete with ?force=true`, { runningRuns: [...running] });
+      throw new Conflict(`robot ${id} has ${running.size} running run(s); cancel them or delete with ?force=true`, { runningRuns: [...running] });
     }
     if (loop?.status === 'RUNNING') await this.client.workflow.getHandle(continuousWorkflowId(id)).cancel();
     await Promise.all([...running].map((runId) => this.client.workflow.getHandle(runId).cancel().catch(() => undefined)));
@@ -225,9 +178,8 @@ export class RobotService {
   }
 
   /** A manual run now, with the robot's duty or the given task. */
-  async trigger(id: string, task?: string) {
-    const robot = await this.load(id);
-    return this.runs.startRobotRun(runInputOf(robot, 'api', { task }));
+  async trigger(id: string, task?: string): Promise<StartedRun> {
+    return this.startRun({ trigger: 'api', robot: { id }, task });
   }
 
   async pause(id: string, note?: string) {
@@ -239,7 +191,7 @@ export class RobotService {
     } else if (mode === 'schedule') {
       await this.handle(id).pause(`${NOTES.userPaused}${note ? `: ${note}` : ''}`);
     } else {
-      throw conflict(`robot ${id} has no schedule to pause (mode ${mode})`);
+      throw new Conflict(`robot ${id} has no schedule to pause (mode ${mode})`);
     }
     return this.get(id);
   }
@@ -253,7 +205,7 @@ export class RobotService {
     } else if (mode === 'schedule') {
       await this.handle(id).unpause('mc:active');
     } else {
-      throw conflict(`robot ${id} has no schedule to resume (mode ${mode})`);
+      throw new Conflict(`robot ${id} has no schedule to resume (mode ${mode})`);
     }
     return this.get(id);
   }
@@ -265,9 +217,9 @@ export class RobotService {
     return { id, triggered: true };
   }
 
-  async backfill(id: string, body: z.infer<typeof BackfillBody>) {
+  async backfill(id: string, body: BackfillBody) {
     const { robot } = await this.describe(id);
-    if (!robot.schedule) throw conflict(`robot ${id} has no schedule to backfill`);
+    if (!robot.schedule) throw new Conflict(`robot ${id} has no schedule to backfill`);
     const overlap = body.overlap ? (body.overlap.toUpperCase() as 'SKIP') : undefined;
     await this.handle(id).backfill({ start: new Date(body.start), end: new Date(body.end), overlap });
     return { id, backfill: body };
@@ -294,55 +246,8 @@ export class RobotService {
       return { name, role: out.role, offline: out.calls.some((c) => c.offline) };
     } catch (err) {
       log.warn('generate-role failed', { error: (err as Error).message });
-      throw new HttpError(503, 'no worker drafted the role in time; is a worker running?');
+      throw new Unavailable('no worker drafted the role in time; is a worker running?');
     }
-  }
-
-  /**
-   * A webhook delivery: verify the signature, apply the filters, start at most one run per delivery id
-   * (`X-MC-Delivery`, or the signature when the sender gives none).
-   * The delivery id is part of the workflow id and starts use REJECT_DUPLICATE + FAIL, so the same delivery sent
-   * again (or concurrently) finds the first run (for as long as Temporal retains it).
-   */
-  async deliver(robotId: string, raw: Buffer, headers: { signature?: string; timestamp?: string; deliveryId?: string }): Promise<DeliveryResult> {
-    let robot: StoredRobot;
-    try {
-      robot = await this.load(robotId);
-    } catch (err) {
-      if (err instanceof HttpError && err.status === 404) throw new HttpError(404, 'no webhook for this robot');
-      throw err;
-    }
-    if (!robot.webhook?.enabled || !robot.webhookKeyId) throw new HttpError(404, 'no webhook for this robot');
-    const check = verify({ secret: webhookSecret(this.webhookKey, robotId, robot.webhookKeyId), body: raw, signature: headers.signature, timestamp: headers.timestamp });
-    if (!check.ok) throw new HttpError(401, check.reason);
-    if (headers.deliveryId !== undefined && !/^[A-Za-z0-9_.:-]{1,128}$/.test(headers.deliveryId)) {
-      throw new HttpError(400, 'x-mc-delivery: must be 1-128 characters of letters, digits, _ . : -');
-    }
-    let payload: unknown;
-    try {
-      payload = raw.length ? JSON.parse(raw.toString('utf8')) : {};
-    } catch {
-      throw new HttpError(400, 'body is not valid JSON');
-    }
-    const failed = (robot.webhook.filters ?? []).find((f) => valueAtPath(payload, f.path) !== f.equals);
-    if (failed) return { status: 200, body: { started: false, reason: `filtered out: ${failed.path} is not ${JSON.stringify(failed.equals)}` } };
-
-    // Without a delivery id, the signature itself identifies the delivery: replaying the same signed request
-    // (within the 5 minute tolerance) finds the first run instead of starting another.
-    const deliveryId = headers.deliveryId ?? `sig-${createHash('sha256').update(headers.signature!).digest('hex').slice(0, 32)}`;
-    const id = `run-hook-${robotId}-${deliveryId}`;
-    const input = runInputOf(robot, 'webhook', { context: { webhook: { deliveryId: headers.deliveryId, payload } } });
-    try {
-      await this.runs.startRobotRun(input, {
-        workflowId: id,
-        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-        workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
-      });
-    } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) return { status: 200, body: { id, duplicate: true, started: false } };
-      throw err;
-    }
-    return { status: 202, body: { id, started: true } };
   }
 
   // ---- continuous mode -----------------------------------------------------------------------------------------
@@ -447,9 +352,9 @@ function fieldsOf(r: StoredRobot): RobotFieldsInput {
   return fields;
 }
 
-/** Temporal's schedule validation errors (e.g. a spec it rejects) are the caller's fault: 400. */
+/** Temporal's schedule validation errors (e.g. a spec it rejects) are the caller's fault. */
 function asScheduleError(err: unknown): unknown {
-  if (err instanceof TypeError) return new HttpError(400, `schedule: ${err.message}`);
+  if (err instanceof TypeError) return new InvalidInput(`schedule: ${err.message}`);
   return err;
 }
 

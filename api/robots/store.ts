@@ -20,17 +20,17 @@
  * Known trade-off: the SDK's schedule update is read-modify-write without a conflict token, so two edits racing
  * on the same robot are last-writer-wins (each still gets its own version number).
  */
-import type { ScheduleDescription, ScheduleOptions, ScheduleSpec, ScheduleUpdateOptions } from '@temporalio/client';
-import { McRobotId, McStatus, McTrigger } from '../../workflows/search-attributes';
-import type { RobotSnapshot, RoutingOverrides, RunInput, StageName, Trigger } from '../../workflows/types';
-import { durationMs, RobotSchedule, StoredRobot } from './schema';
+import { Client, ScheduleNotFoundError, type ScheduleDescription, type ScheduleHandle, type ScheduleOptions, type ScheduleSpec, type ScheduleUpdateOptions } from '@temporalio/client';
+import { runStartAttributes } from '../../contracts/search-attributes';
+import { durationMs } from '../../contracts/common';
+import type { RobotSchedule, StoredRobot } from '../../contracts/robot';
+import { NotFound } from '../errors';
+import { runInputOf } from '../use-cases/run-input';
 
 export const scheduleIdOf = (robotId: string) => `robot-${robotId}`;
 export const robotIdOfSchedule = (scheduleId: string) => (scheduleId.startsWith('robot-') ? scheduleId.slice('robot-'.length) : undefined);
 /** Scheduled runs get ids `run-sched-<robotId>-<scheduled time>` (Temporal appends the time). */
 export const scheduledRunIdPrefix = (robotId: string) => `run-sched-${robotId}`;
-
-export const DEFAULT_DUTY = 'Carry out the standing duties of your role and report what you found and did.';
 
 export type RobotMode = 'on_demand' | 'schedule' | 'continuous' | 'triggers_only';
 
@@ -51,52 +51,6 @@ export const NOTES = {
 } as const;
 export const isModeNote = (note?: string) =>
   !!note && [NOTES.on_demand, NOTES.continuous, NOTES.continuousPaused, NOTES.triggers_only].some((n) => note === n);
-
-/** The RunInput a run of this robot starts with. `host` applies to manual runs only. */
-/** Per-stage model overrides of the definition, as the router takes them. */
-function routingOf(robot: StoredRobot): RoutingOverrides | undefined {
-  const stages: RoutingOverrides['stages'] = {};
-  for (const [stage, o] of Object.entries(robot.stages ?? {})) {
-    if (o && (o.model || o.temperature !== undefined)) stages[stage as StageName] = { model: o.model, temperature: o.temperature };
-  }
-  return Object.keys(stages).length ? { stages } : undefined;
-}
-
-/** Per-stage prompt additions and custom agents of the definition, as the stages' prompts take them. */
-function stageAgentsOf(robot: StoredRobot): RobotSnapshot['stageAgents'] {
-  const out: NonNullable<RobotSnapshot['stageAgents']> = {};
-  for (const [stage, o] of Object.entries(robot.stages ?? {})) {
-    if (o && (o.promptAddition || o.agent)) out[stage as StageName] = { promptAddition: o.promptAddition, agent: o.agent };
-  }
-  return Object.keys(out).length ? out : undefined;
-}
-
-/** "Reports to" given as an http(s) URL is where gate escalations are posted. */
-function escalation(robot: StoredRobot): { name?: string; webhookUrl: string } | undefined {
-  return robot.reportsTo && /^https?:\/\//i.test(robot.reportsTo) ? { name: `${robot.name}'s reports-to contact`, webhookUrl: robot.reportsTo } : undefined;
-}
-
-export function runInputOf(robot: StoredRobot, trigger: Trigger, extra: { task?: string; context?: Record<string, unknown> } = {}): RunInput {
-  return {
-    task: extra.task ?? robot.duty ?? DEFAULT_DUTY,
-    robot: {
-      id: robot.id,
-      name: robot.name,
-      role: robot.role,
-      version: robot.version,
-      // A robot may use only the tools its definition lists.
-      tools: robot.tools,
-      routing: routingOf(robot),
-      stageAgents: stageAgentsOf(robot),
-    },
-    trigger,
-    approvals: robot.approvals && escalation(robot) ? { ...robot.approvals, escalateTo: escalation(robot) } : robot.approvals,
-    budget: robot.budget,
-    host: trigger === 'api' ? robot.host : undefined,
-    context: extra.context,
-    concurrencyLimit: robot.concurrencyLimit,
-  };
-}
 
 const OVERLAP = {
   skip: 'SKIP',
@@ -139,6 +93,7 @@ export function scheduleOptionsOf(
   current?: { paused: boolean; note?: string },
 ): Omit<ScheduleUpdateOptions, 'state'> & { state: { paused: boolean; note?: string } } {
   const input = runInputOf(robot, 'schedule');
+  const started = runStartAttributes(input);
   const mode = modeOf(robot);
   let state: { paused: boolean; note?: string };
   if (mode === 'schedule') {
@@ -158,12 +113,9 @@ export function scheduleOptionsOf(
       workflowId: scheduledRunIdPrefix(robot.id),
       taskQueue,
       args: [input],
-      memo: { robot, run: { task: input.task.slice(0, 500), robotName: robot.name, status: 'Pending' } },
-      typedSearchAttributes: [
-        { key: McStatus, value: 'Pending' },
-        { key: McRobotId, value: robot.id },
-        { key: McTrigger, value: 'schedule' },
-      ],
+      // The run's own start memo and search attributes (as startRun writes them), plus the whole definition.
+      memo: { ...started.memo, robot },
+      typedSearchAttributes: started.typedSearchAttributes,
     },
     state,
   };
@@ -174,4 +126,31 @@ export function storedRobotOf(desc: ScheduleDescription): StoredRobot | undefine
   if (desc.action.type !== 'startWorkflow') return undefined;
   const robot = desc.action.memo?.robot as StoredRobot | undefined;
   return robot && typeof robot === 'object' && typeof robot.id === 'string' ? robot : undefined;
+}
+
+/** Reads robots from their schedules. Unknown ids (and schedules that are not robots) are NotFound. */
+export class RobotStore {
+  constructor(private readonly client: Client) {}
+
+  handle(id: string): ScheduleHandle {
+    return this.client.schedule.getHandle(scheduleIdOf(id));
+  }
+
+  /** The schedule and the definition it holds. */
+  async describe(id: string): Promise<{ desc: ScheduleDescription; robot: StoredRobot }> {
+    try {
+      const desc = await this.handle(id).describe();
+      const robot = storedRobotOf(desc);
+      if (!robot) throw NotFound.of('robot');
+      return { desc, robot };
+    } catch (err) {
+      if (err instanceof ScheduleNotFoundError) throw NotFound.of('robot');
+      throw err;
+    }
+  }
+
+  /** The stored definition. */
+  async load(id: string): Promise<StoredRobot> {
+    return (await this.describe(id)).robot;
+  }
 }

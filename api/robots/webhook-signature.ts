@@ -1,11 +1,11 @@
 /**
  * Webhook signing: `X-MC-Signature: sha256=<hex HMAC-SHA256(secret, timestamp + "." + rawBody)>` with
- * `X-MC-Timestamp: <unix seconds>`; deliveries older or newer than the tolerance (5 minutes) are rejected, and
+ * `X-MC-Timestamp: <unix seconds>`; requests older or newer than the tolerance (5 minutes) are rejected, and
  * signatures are compared in constant time.
  *
  * Per-robot secrets are *derived*, not stored: secret = HMAC-SHA256(MC_WEBHOOK_KEY, "<robotId>:<keyId>"), where
  * keyId is a random generation id kept in the robot definition. Temporal therefore holds nothing that lets anyone
- * sign a delivery; rotating a secret is a new keyId. All API replicas must share MC_WEBHOOK_KEY.
+ * sign a webhook request; rotating a secret is a new keyId. All API replicas must share MC_WEBHOOK_KEY.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
@@ -14,6 +14,7 @@ import type { Config } from '../../lib/config';
 
 export const SIGNATURE_HEADER = 'x-mc-signature';
 export const TIMESTAMP_HEADER = 'x-mc-timestamp';
+/** Optional delivery id: the same id starts at most one run (see use-cases/receive-webhook.ts). */
 export const DELIVERY_HEADER = 'x-mc-delivery';
 export const TOLERANCE_SECONDS = 5 * 60;
 
@@ -33,7 +34,7 @@ export function resolveWebhookKey(c: Config): string {
 
 export const newWebhookKeyId = (): string => randomBytes(12).toString('base64url');
 
-/** The secret a sender signs with; shown to the user once, recomputed on every delivery. */
+/** The secret a sender signs with; shown to the user once, recomputed for every webhook request. */
 export function webhookSecret(masterKey: string, robotId: string, keyId: string): string {
   return `whsec_${createHmac('sha256', masterKey).update(`${robotId}:${keyId}`).digest('base64url')}`;
 }
@@ -45,7 +46,7 @@ export function sign(secret: string, timestamp: string | number, body: Buffer | 
 
 export type VerifyResult = { ok: true } | { ok: false; reason: string };
 
-/** Checks presence, freshness and the HMAC of a delivery. */
+/** Checks presence, freshness and the HMAC of a webhook request. */
 export function verify(opts: {
   secret: string;
   body: Buffer;

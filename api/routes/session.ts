@@ -1,32 +1,96 @@
 /** The page's password gate: a public login page that trades a secret for a session cookie. */
 import path from 'node:path';
-import express, { Router } from 'express';
+import express from 'express';
 import { z } from 'zod';
 import { allSecrets, Credentials, matchesSecret } from '../auth';
+import { route, type RouteDef } from '../http/route';
 import { issueSession, setSessionCookie } from '../session';
 
-const LoginBody = z.object({ password: z.string().min(1).max(1000), next: z.string().optional() });
+const LoginBody = z.object({
+  password: z.string().min(1).max(1000).describe('MC_ADMIN_PASSWORD or an API key'),
+  next: z.string().optional().describe('Where to go after signing in (a path on this site)'),
+});
 
 /** Only same-site paths, so the login cannot be used to redirect elsewhere. */
 const safeNext = (next: string | undefined) => (next && /^\/(?!\/)[\w\-./?=&%#]*$/.test(next) ? next : '/');
 
-export function sessionRouter(creds: Credentials, webDir: string): Router {
-  const r = Router();
-  r.get('/login', (_req, res) => res.sendFile(path.join(webDir, 'login.html')));
-  r.post('/login', express.urlencoded({ extended: false, limit: '4kb' }), express.json({ limit: '4kb' }), (req, res) => {
-    const body = LoginBody.parse(req.body ?? {});
-    const wantsJson = req.is('application/json');
-    if (!matchesSecret(body.password, allSecrets(creds))) {
-      if (wantsJson) return void res.status(401).json({ error: 'wrong password' });
-      return void res.redirect(303, `/login?error=1&next=${encodeURIComponent(safeNext(body.next))}`);
-    }
-    setSessionCookie(req, res, issueSession(creds));
-    if (wantsJson) return void res.json({ ok: true });
-    res.redirect(303, safeNext(body.next));
-  });
-  r.post('/logout', (req, res) => {
-    setSessionCookie(req, res, null);
-    res.redirect(303, '/login');
-  });
-  return r;
+const HTML = 'text/html';
+
+/** What the public login page loads (everything else of web/ needs credentials). */
+const LoginAssetParams = z.object({ file: z.enum(['login.css', 'login.js']) }).strict();
+
+export function sessionRoutes(creds: Credentials, webDir: string): RouteDef[] {
+  return [
+    route(
+      {
+        method: 'get',
+        path: '/login',
+        tag: 'page',
+        access: 'public',
+        summary: 'The login page',
+        raw: true,
+        responses: { 200: { description: 'The page', contentType: HTML, schema: z.string() } },
+      },
+      ({ res }) => res.sendFile(path.join(webDir, 'login.html')),
+    ),
+    route(
+      {
+        method: 'get',
+        path: '/login/assets/:file',
+        tag: 'page',
+        access: 'public',
+        summary: 'The login page\'s stylesheet and script',
+        description: 'Files of their own (no inline style or script), so the Content-Security-Policy can forbid inline code.',
+        params: LoginAssetParams,
+        raw: true,
+        responses: { 200: { description: 'A stylesheet or script', contentType: 'application/octet-stream', schema: z.string() }, 400: 'Not one of the login page\'s files' },
+      },
+      ({ params, res }) => res.sendFile(path.join(webDir, params.file), { maxAge: '1h' }),
+    ),
+    route(
+      {
+        method: 'post',
+        path: '/login',
+        tag: 'page',
+        access: 'public',
+        summary: 'Sign in to the page',
+        description: 'Sets the session cookie. A form post is redirected (303) to `next`, or back to the login page when the password is wrong; a JSON post gets `{ ok: true }` or a 401.',
+        middleware: [express.urlencoded({ extended: false, limit: '4kb' }), express.json({ limit: '4kb' })],
+        body: LoginBody,
+        bodyTypes: ['application/x-www-form-urlencoded', 'application/json'],
+        raw: true,
+        responses: {
+          200: ['Signed in (JSON)', z.object({ ok: z.literal(true) })],
+          303: 'Signed in, or wrong password (form): redirect',
+          401: 'Wrong password (JSON)',
+        },
+      },
+      ({ req, res, body }) => {
+        const wantsJson = req.is('application/json');
+        if (!matchesSecret(body.password, allSecrets(creds))) {
+          if (wantsJson) return void res.status(401).json({ error: 'wrong password' });
+          return void res.redirect(303, `/login?error=1&next=${encodeURIComponent(safeNext(body.next))}`);
+        }
+        setSessionCookie(req, res, issueSession(creds));
+        if (wantsJson) return void res.json({ ok: true });
+        res.redirect(303, safeNext(body.next));
+      },
+    ),
+    route(
+      {
+        method: 'post',
+        path: '/logout',
+        tag: 'page',
+        access: 'public',
+        summary: 'Sign out of the page',
+        description: 'Clears the session cookie and redirects to the login page.',
+        raw: true,
+        responses: { 303: 'Redirect to /login' },
+      },
+      ({ req, res }) => {
+        setSessionCookie(req, res, null);
+        res.redirect(303, '/login');
+      },
+    ),
+  ];
 }

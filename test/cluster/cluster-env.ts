@@ -7,7 +7,7 @@ import { readState, ClusterState } from '../../scripts/cluster';
 import { RunningApi, startApi } from '../../api/main';
 import { Config, loadConfig } from '../../lib/config';
 import { createMetrics } from '../../lib/metrics';
-import { TEST_NAMESPACE, testConfig } from '../helpers/temporal-env';
+import { TEST_NAMESPACE, testConfig } from '../../testkit/temporal';
 
 /** The cluster under test; fails clearly when the file is run outside `npm run test:cluster`. */
 export function cluster(): ClusterState {

@@ -36,6 +36,7 @@ test('When kubeconform checks deploy/k8s strictly against the Kubernetes and KED
     'Deployment/mission-control-api',
     'Deployment/mission-control-worker',
     'HorizontalPodAutoscaler/mission-control-api',
+    'PersistentVolumeClaim/mission-control-artifacts',
     'PodDisruptionBudget/mission-control-api',
     'PodDisruptionBudget/mission-control-worker',
     'ScaledObject/mission-control-worker',

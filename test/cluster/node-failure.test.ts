@@ -7,11 +7,11 @@ import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { shardOwners, startNode, stopNode } from '../../scripts/cluster';
 import { robotRunWorkflow } from '../../workflows';
-import type { RunState } from '../../workflows/types';
+import type { RunState } from '../../contracts/run';
 import { FakeLlm, pipelineResponder, startFakeLlm } from '../helpers/fake-llm';
-import { startWorkerAt } from '../helpers/persistent-server';
-import { createTestEnv, eventually } from '../helpers/temporal-env';
-import { within } from '../helpers/worker-process';
+import { startWorkerAt } from '../../testkit/dev-server';
+import { createTestEnv, eventually } from '../../testkit/temporal';
+import { within } from '../../testkit/worker-process';
 import { cluster, clusterConfig } from './cluster-env';
 
 const RUNS = 10;

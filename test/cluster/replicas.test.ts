@@ -6,9 +6,9 @@
 import type { RunningApi } from '../../api/main';
 import type { Config } from '../../lib/config';
 import { apiClient } from '../helpers/http';
-import { startWorkerAt } from '../helpers/persistent-server';
+import { startWorkerAt } from '../../testkit/dev-server';
 import { openSse, SseClient } from '../helpers/sse';
-import { createTestEnv, eventually } from '../helpers/temporal-env';
+import { createTestEnv, eventually } from '../../testkit/temporal';
 import { cluster, clusterConfig, startReplica } from './cluster-env';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 

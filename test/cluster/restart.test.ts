@@ -8,8 +8,8 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { RunningApi } from '../../api/main';
 import { startNode, stopNode } from '../../scripts/cluster';
 import { apiClient, runWaiter } from '../helpers/http';
-import { startWorkerAt } from '../helpers/persistent-server';
-import { createTestEnv, eventually } from '../helpers/temporal-env';
+import { startWorkerAt } from '../../testkit/dev-server';
+import { createTestEnv, eventually } from '../../testkit/temporal';
 import { cluster, clusterConfig, startReplica } from './cluster-env';
 
 const KEY = 'cluster-restart-key';

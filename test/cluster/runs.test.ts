@@ -4,8 +4,8 @@
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { apiClient, runWaiter } from '../helpers/http';
-import { startTestApi, TestApi } from '../helpers/test-api';
-import { createTestEnv, eventually, TEST_NAMESPACE } from '../helpers/temporal-env';
+import { startTestApi, TestApi } from '../../testkit/api';
+import { createTestEnv, eventually, TEST_NAMESPACE } from '../../testkit/temporal';
 import { cluster } from './cluster-env';
 
 const KEY = 'cluster-runs-key';

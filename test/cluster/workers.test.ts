@@ -6,10 +6,10 @@
 import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { robotRunWorkflow } from '../../workflows';
-import type { RunInput, RunState } from '../../workflows/types';
+import type { RunInput, RunState } from '../../contracts/run';
 import { FakeLlm, pipelineResponder, RecordedCall, ScriptedReply, startFakeLlm } from '../helpers/fake-llm';
-import { createTestEnv, eventually, TEST_NAMESPACE } from '../helpers/temporal-env';
-import { spawnWorkerProcess, within, WorkerProcess } from '../helpers/worker-process';
+import { createTestEnv, eventually, TEST_NAMESPACE } from '../../testkit/temporal';
+import { spawnWorkerProcess, within, WorkerProcess } from '../../testkit/worker-process';
 import { cluster } from './cluster-env';
 
 let env: TestWorkflowEnvironment;

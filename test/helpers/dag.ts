@@ -1,5 +1,5 @@
 /** Building blocks for task-graph tests: a plain text node with sensible defaults. */
-import type { DagNodeSpec } from '../../workflows/dag';
+import type { DagNodeSpec } from '../../contracts/dag';
 
 export const node = (id: string, dependsOn: string[] = [], extra: Partial<DagNodeSpec> = {}): DagNodeSpec => ({
   id,

@@ -1,7 +1,7 @@
 /** Small HTTP helpers for tests: a JSON client for the API, and a local receiver that records webhook POSTs. */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { eventually } from './temporal-env';
+import { eventually } from '../../testkit/temporal';
 
 export interface HttpResult {
   status: number;
