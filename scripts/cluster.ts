@@ -7,6 +7,7 @@
  *   npm run cluster:up                  # or: node --import tsx scripts/cluster.ts up [--nodes 2]
  *   npm run cluster:down                # stops it (data kept); `-- --purge` also deletes the data
  *   node --import tsx scripts/cluster.ts status | env | restart [node1|node2]
+ *   node --import tsx scripts/cluster.ts check   # exit 0 if the server is built or Go can build it, else 3 and why
  *
  * What it needs and does, step by step (each step is skipped when already done):
  *   1. `go install go.temporal.io/server/cmd/server@<version>` and `.../cmd/tools/sql@<version>` into
@@ -35,7 +36,7 @@ import { msToTs } from '@temporalio/common/lib/time';
 import YAML from 'yaml';
 import { ensureSearchAttributes } from '../lib/temporal';
 
-/** The server version built; v1.32.1 builds with the Go on the project's machines (later ones ask for newer Go). */
+/** The server version built; v1.32.1 builds with the Go on the project's machines, 1.26.8 (later ones ask for newer Go). */
 export const TEMPORAL_SERVER_VERSION = 'v1.32.1';
 const MODULE = 'go.temporal.io/server';
 
@@ -165,13 +166,47 @@ const which = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`], { en
 
 // ---- 1. temporal-server and its sql tool ------------------------------------------------------------------
 
-const GO_MISSING = `Go is needed once to build temporal-server ${TEMPORAL_SERVER_VERSION} (no Docker needed), and it is not on PATH.
-Install it, then run this again:
-  - Debian/Ubuntu: apt-get install golang-go  (or the tarball from https://go.dev/dl/, Go 1.25 or later)
+/** The Go that the server module asks for (the `go` line of its go.mod): an older toolchain refuses to build it. */
+export const MIN_GO_VERSION = '1.26.8';
+
+const GO_HOWTO = `  - Go ${MIN_GO_VERSION} or later: the tarball from https://go.dev/dl/ (Debian 12's golang-go, 1.19, is too old);
+    with Go 1.21 or later already installed, \`GOTOOLCHAIN=go${MIN_GO_VERSION} npm run cluster:up\` lets go fetch the
+    toolchain itself through the Go module proxy
   - then: npm run cluster:up
 It runs: GOBIN=$PWD/${path.relative(ROOT, BIN)} go install ${MODULE}/cmd/server@${TEMPORAL_SERVER_VERSION} ${MODULE}/cmd/tools/sql@${TEMPORAL_SERVER_VERSION}
 and copies schema/postgresql/v12 and config/development-postgres12.yaml from that module beside the binaries.
 (No Go? Use Docker instead: deploy/docker-compose.yml runs the same topology.)`;
+
+const GO_MISSING = `Go is needed once to build temporal-server ${TEMPORAL_SERVER_VERSION} (no Docker needed), and it is not on PATH.
+Install it, then run this again:
+${GO_HOWTO}`;
+
+/** "1.26.8" >= "1.26"? Versions compared number by number (a missing part is 0). */
+function versionAtLeast(have: string, want: string): boolean {
+  const a = have.split('.').map((n) => parseInt(n, 10) || 0);
+  const b = want.split('.').map((n) => parseInt(n, 10) || 0);
+  for (let i = 0; i < Math.max(a.length, b.length); i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) > (b[i] ?? 0);
+  return true;
+}
+
+/** Why the server cannot be built here (no Go, or one too old), or undefined when it can. */
+export function goProblem(): string | undefined {
+  const go = which('go');
+  if (!go) return GO_MISSING;
+  // A toolchain the user chose (GOTOOLCHAIN=go1.26.8, …) is fetched by go itself: trust it.
+  if (process.env.GOTOOLCHAIN && process.env.GOTOOLCHAIN !== 'local') return undefined;
+  const version = spawnSync(go, ['env', 'GOVERSION'], { encoding: 'utf8' }).stdout?.trim().replace(/^go/, '') ?? '';
+  if (versionAtLeast(version, MIN_GO_VERSION)) return undefined;
+  return `${go} is Go ${version || '(unknown version)'}; temporal-server ${TEMPORAL_SERVER_VERSION} needs Go ${MIN_GO_VERSION} or later.
+Install it, then run this again:
+${GO_HOWTO}`;
+}
+
+/** Whether temporal-server and its sql tool of TEMPORAL_SERVER_VERSION are built (no Go needed then). */
+export function serverBuilt(): boolean {
+  const stamp = path.join(TOOLS, 'version');
+  return fs.existsSync(path.join(BIN, 'server')) && fs.existsSync(path.join(BIN, 'sql')) && fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8').trim() === TEMPORAL_SERVER_VERSION;
+}
 
 /** Builds (or finds) temporal-server and the sql tool, and copies the schema files and upstream config beside them. */
 export function ensureServerBinaries(): { server: string; sql: string; schemaDir: string; upstreamConfig: string } {
@@ -185,8 +220,9 @@ export function ensureServerBinaries(): { server: string; sql: string; schemaDir
     return { server, sql, schemaDir, upstreamConfig };
   }
 
-  const go = which('go');
-  if (!go) throw new ClusterError(GO_MISSING);
+  const problem = goProblem();
+  if (problem) throw new ClusterError(problem);
+  const go = which('go')!;
   fs.mkdirSync(BIN, { recursive: true });
   say(`building temporal-server ${TEMPORAL_SERVER_VERSION} and its sql tool with ${go} (the first build takes ~15 minutes on 2 cores and fills Go's caches; later ones take seconds)`);
   const started = Date.now();
@@ -699,8 +735,22 @@ async function main(argv: string[]): Promise<void> {
       for (const n of targets) await startNode(n, s);
       return;
     }
+    case 'check': {
+      // For CI: can `up` get a server here? (PostgreSQL is installed by `up` itself where apt-get is.)
+      if (serverBuilt()) {
+        say(`temporal-server ${TEMPORAL_SERVER_VERSION} is built`);
+        return;
+      }
+      const problem = goProblem();
+      if (problem) {
+        process.stderr.write(`[cluster] ${problem}\n`);
+        process.exit(3);
+      }
+      say(`temporal-server ${TEMPORAL_SERVER_VERSION} is not built yet; ${which('go')} can build it`);
+      return;
+    }
     default:
-      throw new ClusterError(`unknown command "${cmd}": use up [--nodes 2] | down [--purge] | status | env | restart [node1|node2]`);
+      throw new ClusterError(`unknown command "${cmd}": use up [--nodes 2] | down [--purge] | status | env | restart [node1|node2] | check`);
   }
 }
 

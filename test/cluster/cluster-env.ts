@@ -3,6 +3,7 @@
  * and the app's real entry points (worker, API) configured for it, each on a connection of its own as they would
  * be on separate hosts.
  */
+import type { Client } from '@temporalio/client';
 import { readState, ClusterState } from '../../scripts/cluster';
 import { RunningApi, startApi } from '../../api/main';
 import { Config, loadConfig } from '../../lib/config';
@@ -34,4 +35,22 @@ export function clusterConfig(vars: Record<string, string> = {}): Config {
 /** An API replica as `npm run api` runs it: its own connection (deadlines, retries), port 0. */
 export function startReplica(config: Config): Promise<RunningApi> {
   return startApi(config, createMetrics({ defaultMetrics: false }));
+}
+
+/**
+ * The activities one run of these tests makes (an ad-hoc robot without delivery destinations, a one-node task
+ * graph), sorted by name: a run that repeated or skipped one would not match.
+ */
+export const RUN_ACTIVITIES = ['deliveryStage', 'goalsStage', 'inspirationStage', 'planDag', 'runDagNode', 'validateDagNode', 'validationStage'];
+
+/** Activity starts in a run's history: type, attempt and the identity of the worker that ran it. */
+export async function activityStarts(client: Client, workflowId: string): Promise<{ type?: string; attempt?: number | null; identity?: string | null }[]> {
+  const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+  const scheduled = new Map(events.filter((e) => e.activityTaskScheduledEventAttributes).map((e) => [String(e.eventId), e.activityTaskScheduledEventAttributes!.activityType!.name!]));
+  return events
+    .filter((e) => e.activityTaskStartedEventAttributes)
+    .map((e) => {
+      const a = e.activityTaskStartedEventAttributes!;
+      return { type: scheduled.get(String(a.scheduledEventId)), attempt: a.attempt, identity: a.identity };
+    });
 }
