@@ -106,6 +106,11 @@ test('When Temporal stops, then GET /api/runs/:id answers 503 within 5 s, /ready
   const start = await timed(() => call('POST', '/api/runs', { task: 'Not now' }));
   expect(start.value.status).toBe(503);
   expect(start.ms).toBeLessThan(5000);
+  // The OpenAI-compatible endpoint says the same in OpenAI's shape, which its clients retry.
+  const models = await timed(() => fetch(`${api.web.url}/v1/models`, { headers: { authorization: `Bearer ${KEY}` } }));
+  expect(models.value.status).toBe(503);
+  expect(models.ms).toBeLessThan(5000);
+  expect(((await models.value.json()) as { error: { code: string } }).error.code).toBe('service_unavailable');
 
   // Probes carry no credentials: readiness answers without them, and says nothing but ready / not ready.
   const ready = await timed(() => fetch(`${api.web.url}/readyz`));
