@@ -133,6 +133,14 @@ export const EnvSchema = z.object({
   MC_COMMAND_TIMEOUT_MS: int(100, 3_600_000).default(60_000),
   /** command: most bytes of stdout and of stderr kept (the rest is dropped and reported). */
   MC_COMMAND_MAX_OUTPUT_BYTES: int(1024, 50_000_000).default(200_000),
+  /**
+   * command: where programs run. `bwrap` (default): in a bubblewrap sandbox without the worker's environment,
+   * processes, files or network (activities/tools/sandbox.ts); the desktop worker refuses to start without it.
+   * `none`: directly, as the worker's user, with a scrubbed environment only (weaker: see the README).
+   */
+  MC_COMMAND_SANDBOX: z.enum(['bwrap', 'none']).default('bwrap'),
+  /** command: let sandboxed programs use the host's network (default: none, not even Temporal or the API). */
+  MC_COMMAND_NETWORK: bool.default('false'),
 });
 
 export type Config = z.infer<typeof EnvSchema>;
