@@ -16,6 +16,7 @@ import type { Metrics } from '../lib/metrics';
 import { Credentials, requireAuth } from './auth';
 import { NotFound } from './errors';
 import { errorMiddleware } from './http/error-middleware';
+import { requireJsonBody, securityHeaders, verifyJsonDepth } from './http/protection';
 import { HttpApi } from './http/route';
 import { RobotService } from './robots/service';
 import { RobotStore } from './robots/store';
@@ -61,7 +62,13 @@ export function createUseCases(deps: AppDeps): UseCases {
   const startRun = createStartRun({ client: deps.client, config: deps.config, metrics: deps.metrics, robots: store, onStarted: (id) => watcher.watch(id) });
   const webhookKey = resolveWebhookKey(deps.config);
   const robots = new RobotService({ client: deps.client, config: deps.config, store, runs, startRun, webhookKey });
-  const receiveWebhook = createReceiveWebhook({ robots: store, startRun, webhookKey });
+  const receiveWebhook = createReceiveWebhook({
+    robots: store,
+    startRun,
+    webhookKey,
+    maxJsonDepth: deps.config.MC_MAX_JSON_DEPTH,
+    v1Until: deps.config.MC_WEBHOOK_V1_UNTIL,
+  });
   return { runs, robots, startRun, receiveWebhook, watcher };
 }
 
@@ -81,14 +88,23 @@ export function createApp(deps: AppDeps): App {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   const http = new HttpApi(app);
+  // Security headers (strict CSP) on every response, errors and public routes included (http/protection.ts).
+  app.use(securityHeaders());
 
   // Public routes, then everything else behind credentials. Webhooks authenticate by signature over the raw body,
   // so they come before the credentials middleware and the JSON parser.
-  http.add(healthRoute, ...hookRoutes(receiveWebhook, deps.config.MC_WEBHOOK_MAX_BODY), ...sessionRoutes(deps.credentials, WEB_DIR));
+  http.add(
+    healthRoute,
+    ...hookRoutes(receiveWebhook, deps.config.MC_WEBHOOK_MAX_BODY),
+    ...sessionRoutes(deps.credentials, WEB_DIR, { maxJsonDepth: deps.config.MC_MAX_JSON_DEPTH }),
+  );
+  // Credentials; a state change with the page's cookie must come from this site (403 otherwise).
   http.requireCredentials(requireAuth(deps.credentials));
 
   app.use(express.static(WEB_DIR, { index: 'index.html', extensions: ['html'] }));
-  app.use(express.json({ limit: deps.config.MC_MAX_BODY }));
+  // Bodies are JSON (415 otherwise), at most MC_MAX_BODY (413) and MC_MAX_JSON_DEPTH deep (400).
+  app.use(requireJsonBody());
+  app.use(express.json({ limit: deps.config.MC_MAX_BODY, verify: verifyJsonDepth(deps.config.MC_MAX_JSON_DEPTH) }));
   http.add(
     ...systemRoutes(deps.config, deps.metrics, runs),
     ...eventRoutes(runs, watcher),

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { RequestHandler } from 'express';
 import type { Config } from '../lib/config';
+import { refuseCrossSite } from './http/protection';
 import { sessionFromRequest, validSession } from './session';
 
 export interface Credentials {
@@ -64,7 +65,8 @@ export function requireAuth(creds: Credentials): RequestHandler {
   return (req, res, next) => {
     const token = bearerToken(req.headers.authorization);
     if (token && matchesSecret(token, secrets)) return next();
-    if (!token && validSession(creds, sessionFromRequest(req))) return next();
+    // The cookie is sent by the browser on its own: a state change must come from one of this site's pages.
+    if (!token && validSession(creds, sessionFromRequest(req))) return next(refuseCrossSite(req));
     if (!token && req.method === 'GET' && req.accepts(['json', 'html']) === 'html' && !req.path.startsWith('/api/')) {
       res.redirect(302, `/login?next=${encodeURIComponent(req.originalUrl)}`);
       return;

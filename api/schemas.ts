@@ -311,7 +311,7 @@ export const HookHeaders = z.object({
   [DELIVERY_HEADER]: z
     .string()
     .optional()
-    .describe('Delivery id (`A-Z a-z 0-9 _ . : -`, up to 128): the same id starts at most one run. Without it, the signature identifies the request (a replay finds the first run).'),
+    .describe('Delivery id (`A-Z a-z 0-9 _ . : -`, up to 128), covered by the v2 signature: the same id starts at most one run. Without it (or with a legacy v1 signature, which does not cover it), the signature identifies the request (a replay finds the first run).'),
 });
 
 export const WebhookReply = named(

@@ -55,6 +55,8 @@ export const EnvSchema = z.object({
   MC_DATA_DIR: z.string().default(path.resolve(__dirname, '..', '.data')),
   /** Largest JSON body the API accepts. */
   MC_MAX_BODY: z.string().default('256kb'),
+  /** Deepest nesting of objects and arrays in any JSON body, webhooks included (deeper: 400 naming this limit). */
+  MC_MAX_JSON_DEPTH: int(4, 1000).default(64),
 
   // ---- Robots, schedules, webhooks ---------------------------------------------------------------------------
   /**
@@ -62,6 +64,15 @@ export const EnvSchema = z.object({
    * themselves are never stored. All API replicas must share it. When unset, one is generated into MC_DATA_DIR.
    */
   MC_WEBHOOK_KEY: optionalString,
+  /**
+   * Webhooks: until when version 1 signatures (`sha256=`, which do not cover the delivery id) are still accepted, an
+   * ISO date or time. Afterwards only v2 (`v2=`) is; set a past date (e.g. 2000-01-01) to refuse v1 now.
+   */
+  MC_WEBHOOK_V1_UNTIL: z
+    .string()
+    .refine((v) => !Number.isNaN(Date.parse(v)), 'must be an ISO date or time, e.g. 2027-03-01')
+    .transform((v) => new Date(v))
+    .default('2027-03-01'),
   /** Largest webhook body accepted by POST /hooks/:robotId (bigger deliveries get 413). */
   MC_WEBHOOK_MAX_BODY: z.string().default('256kb'),
   /** A continuous robot's loop continues-as-new once its history has this many events. */

@@ -80,7 +80,7 @@ describe('the document', () => {
     const hook = doc.paths['/hooks/{robotId}'].post;
     expect(hook.security).toEqual([{ webhookSignature: [] }]);
     expect(hook.parameters.filter((p: any) => p.in === 'header').map((p: any) => p.name).sort()).toEqual(['x-mc-delivery', 'x-mc-timestamp']);
-    expect(Object.keys(hook.responses).sort()).toEqual(['200', '202', '400', '401', '404', '413']);
+    expect(Object.keys(hook.responses).sort()).toEqual(['200', '202', '400', '401', '413', '415']);
   });
 
   test('When the main routes are documented, then their answers refer to the run and robot schemas of the contracts', () => {
@@ -115,9 +115,9 @@ describe('routes and document agree', () => {
         others.push(layer.name);
       }
     }
-    // Not routes, so not operations: the credentials check, the page's static files, the JSON parser, the 404
-    // answer and the error middleware.
-    expect(others).toEqual(['<anonymous>', 'serveStatic', 'jsonParser', '<anonymous>', '<anonymous>']);
+    // Not routes, so not operations: the security headers, the credentials check, the page's static files, the JSON
+    // content-type check and parser, the 404 answer and the error middleware.
+    expect(others).toEqual(['helmetMiddleware', '<anonymous>', 'serveStatic', 'requireJson', 'jsonParser', '<anonymous>', '<anonymous>']);
     expect(routes.length).toBeGreaterThan(30);
     const documented = documentedOperations(http.openApiDocument() as unknown as Doc);
     expect(routes.filter((r) => !documented.includes(r))).toEqual([]);

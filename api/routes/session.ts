@@ -1,8 +1,9 @@
 /** The page's password gate: a public login page that trades a secret for a session cookie. */
 import path from 'node:path';
-import express from 'express';
+import express, { type RequestHandler } from 'express';
 import { z } from 'zod';
 import { allSecrets, Credentials, matchesSecret } from '../auth';
+import { refuseCrossSite, requireJsonBody, verifyJsonDepth } from '../http/protection';
 import { route, type RouteDef } from '../http/route';
 import { issueSession, setSessionCookie } from '../session';
 
@@ -16,7 +17,15 @@ const safeNext = (next: string | undefined) => (next && /^\/(?!\/)[\w\-./?=&%#]*
 
 const HTML = 'text/html';
 
-export function sessionRoutes(creds: Credentials, webDir: string): RouteDef[] {
+/** What the public login page loads (everything else of web/ needs credentials). */
+const LoginAssetParams = z.object({ file: z.enum(['login.css', 'login.js']) }).strict();
+
+const FORM = 'application/x-www-form-urlencoded';
+
+/** Login and logout change the session: only from this site's own pages (a cross-site form is refused, 403). */
+const sameSiteOnly: RequestHandler = (req, _res, next) => next(refuseCrossSite(req));
+
+export function sessionRoutes(creds: Credentials, webDir: string, opts: { maxJsonDepth: number }): RouteDef[] {
   return [
     route(
       {
@@ -32,15 +41,34 @@ export function sessionRoutes(creds: Credentials, webDir: string): RouteDef[] {
     ),
     route(
       {
+        method: 'get',
+        path: '/login/assets/:file',
+        tag: 'page',
+        access: 'public',
+        summary: 'The login page\'s stylesheet and script',
+        description: 'Files of their own (no inline style or script), so the Content-Security-Policy can forbid inline code.',
+        params: LoginAssetParams,
+        raw: true,
+        responses: { 200: { description: 'A stylesheet or script', contentType: 'application/octet-stream', schema: z.string() }, 400: 'Not one of the login page\'s files' },
+      },
+      ({ params, res }) => res.sendFile(path.join(webDir, params.file), { maxAge: '1h' }),
+    ),
+    route(
+      {
         method: 'post',
         path: '/login',
         tag: 'page',
         access: 'public',
         summary: 'Sign in to the page',
         description: 'Sets the session cookie. A form post is redirected (303) to `next`, or back to the login page when the password is wrong; a JSON post gets `{ ok: true }` or a 401.',
-        middleware: [express.urlencoded({ extended: false, limit: '4kb' }), express.json({ limit: '4kb' })],
+        middleware: [
+          sameSiteOnly,
+          requireJsonBody([FORM]),
+          express.urlencoded({ extended: false, limit: '4kb' }),
+          express.json({ limit: '4kb', verify: verifyJsonDepth(opts.maxJsonDepth) }),
+        ],
         body: LoginBody,
-        bodyTypes: ['application/x-www-form-urlencoded', 'application/json'],
+        bodyTypes: [FORM, 'application/json'],
         raw: true,
         responses: {
           200: ['Signed in (JSON)', z.object({ ok: z.literal(true) })],
@@ -67,6 +95,7 @@ export function sessionRoutes(creds: Credentials, webDir: string): RouteDef[] {
         access: 'public',
         summary: 'Sign out of the page',
         description: 'Clears the session cookie and redirects to the login page.',
+        middleware: [sameSiteOnly, requireJsonBody([FORM])],
         raw: true,
         responses: { 303: 'Redirect to /login' },
       },
