@@ -13,10 +13,11 @@ import type { Client } from '@temporalio/client';
 import type { Config } from '../lib/config';
 import { createLogger } from '../lib/log';
 import type { Metrics } from '../lib/metrics';
-import { Credentials, requireAuth } from './auth';
+import { Credentials, identify, requireAuth } from './auth';
 import { NotFound } from './errors';
 import { errorMiddleware } from './http/error-middleware';
 import { requireJsonBody, securityHeaders, verifyJsonDepth } from './http/protection';
+import { createRateLimiters } from './http/rate-limits';
 import { HttpApi } from './http/route';
 import { RobotService } from './robots/service';
 import { RobotStore } from './robots/store';
@@ -58,7 +59,13 @@ export interface UseCases {
 export function createUseCases(deps: AppDeps): UseCases {
   const store = new RobotStore(deps.client);
   const runs = new RunService(deps.client, deps.config);
-  const watcher = new RunWatcher(deps.client, runs);
+  const c = deps.config;
+  const watcher = new RunWatcher(deps.client, runs, {
+    catchupMaxAgeMs: c.MC_SSE_CATCHUP_MAX_AGE_SECONDS * 1000,
+    catchupMaxRuns: c.MC_SSE_CATCHUP_MAX_RUNS,
+    catchupMaxEvents: c.MC_SSE_CATCHUP_MAX_EVENTS,
+    catchupMaxBytes: c.MC_SSE_CATCHUP_MAX_BYTES,
+  });
   const startRun = createStartRun({ client: deps.client, config: deps.config, metrics: deps.metrics, robots: store, onStarted: (id) => watcher.watch(id) });
   const webhookKey = resolveWebhookKey(deps.config);
   const robots = new RobotService({ client: deps.client, config: deps.config, store, runs, startRun, webhookKey });
@@ -87,19 +94,24 @@ export function createApp(deps: AppDeps): App {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  if (deps.config.MC_TRUST_PROXY) app.set('trust proxy', trustProxy(deps.config.MC_TRUST_PROXY));
   const http = new HttpApi(app);
   // Security headers (strict CSP) on every response, errors and public routes included (http/protection.ts).
   app.use(securityHeaders());
+  // Rate limits (http/rate-limits.ts): per address first, for everything but health.
+  const limits = createRateLimiters(deps.config);
+  app.use(limits.perAddress);
 
   // Public routes, then everything else behind credentials. Webhooks authenticate by signature over the raw body,
   // so they come before the credentials middleware and the JSON parser.
   http.add(
     healthRoute,
     ...hookRoutes(receiveWebhook, deps.config.MC_WEBHOOK_MAX_BODY),
-    ...sessionRoutes(deps.credentials, WEB_DIR, { maxJsonDepth: deps.config.MC_MAX_JSON_DEPTH }),
+    ...sessionRoutes(deps.credentials, WEB_DIR, { maxJsonDepth: deps.config.MC_MAX_JSON_DEPTH, loginLimiter: limits.login }),
   );
-  // Credentials; a state change with the page's cookie must come from this site (403 otherwise).
-  http.requireCredentials(requireAuth(deps.credentials));
+  // Credentials (after the limit on failing them); a state change with the page's cookie must come from this
+  // site (403 otherwise); then the limits per credential.
+  http.requireCredentials(identify(deps.credentials), limits.authFailures, requireAuth(), ...limits.perKey);
 
   app.use(express.static(WEB_DIR, { index: 'index.html', extensions: ['html'] }));
   // Bodies are JSON (415 otherwise), at most MC_MAX_BODY (413) and MC_MAX_JSON_DEPTH deep (400).
@@ -107,7 +119,7 @@ export function createApp(deps: AppDeps): App {
   app.use(express.json({ limit: deps.config.MC_MAX_BODY, verify: verifyJsonDepth(deps.config.MC_MAX_JSON_DEPTH) }));
   http.add(
     ...systemRoutes(deps.config, deps.metrics, runs),
-    ...eventRoutes(runs, watcher),
+    ...eventRoutes(runs, watcher, { maxStreamsPerKey: deps.config.MC_SSE_MAX_PER_KEY }),
     ...runRoutes(runs, startRun),
     ...compoundRoutes(runs, startRun),
     ...robotRoutes(robots),
@@ -117,6 +129,13 @@ export function createApp(deps: AppDeps): App {
   app.use((req, _res, next) => next(new NotFound(`no route for ${req.method} ${req.path}`)));
   app.use(errorMiddleware(log));
   return { app, http, watcher };
+}
+
+/** MC_TRUST_PROXY as Express's "trust proxy" takes it: `true`, a hop count, or addresses / CIDRs / names. */
+function trustProxy(v: string): boolean | number | string {
+  if (v === 'true') return true;
+  if (/^\d+$/.test(v)) return Number(v);
+  return v;
 }
 
 /** mc_runs{status}: runs per status, counted from Temporal visibility at scrape time (true across processes). */

@@ -57,16 +57,36 @@ export function bearerToken(header: string | undefined): string | undefined {
 export const allSecrets = (creds: Credentials) => [...creds.apiKeys, ...(creds.adminPassword ? [creds.adminPassword] : [])];
 
 /**
- * Accepts an API key (or the admin password) as a bearer token, or a page session cookie. A browser asking for
- * a page without either is sent to the login page; everything else gets a 401.
+ * Who a request is, without answering it: sets `res.locals.principal` (`key:<digest>` or `session:<digest>`, what
+ * the rate limits count; never the secret itself) when it carries a valid API key (or the admin password) as a
+ * bearer token, or a valid page session cookie, and `res.locals.cookieAuth` for the latter.
  */
-export function requireAuth(creds: Credentials): RequestHandler {
+export function identify(creds: Credentials): RequestHandler {
   const secrets = allSecrets(creds);
-  return (req, res, next) => {
+  return function identify(req, res, next) {
     const token = bearerToken(req.headers.authorization);
-    if (token && matchesSecret(token, secrets)) return next();
-    // The cookie is sent by the browser on its own: a state change must come from one of this site's pages.
-    if (!token && validSession(creds, sessionFromRequest(req))) return next(refuseCrossSite(req));
+    if (token) {
+      if (matchesSecret(token, secrets)) res.locals.principal = `key:${digest(token).toString('hex').slice(0, 24)}`;
+      return next();
+    }
+    const session = sessionFromRequest(req);
+    if (session && validSession(creds, session)) {
+      res.locals.principal = `session:${digest(session).toString('hex').slice(0, 24)}`;
+      res.locals.cookieAuth = true;
+    }
+    next();
+  };
+}
+
+/**
+ * Lets through a request `identify` recognised; a browser asking for a page without credentials is sent to the
+ * login page, everything else gets a 401. A state change authenticated by the cookie (which the browser sends on
+ * its own) must come from one of this site's pages (403 otherwise, see http/protection.ts).
+ */
+export function requireAuth(): RequestHandler {
+  return function requireAuth(req, res, next) {
+    if (res.locals.principal) return next(res.locals.cookieAuth ? refuseCrossSite(req) : undefined);
+    const token = bearerToken(req.headers.authorization);
     if (!token && req.method === 'GET' && req.accepts(['json', 'html']) === 'html' && !req.path.startsWith('/api/')) {
       res.redirect(302, `/login?next=${encodeURIComponent(req.originalUrl)}`);
       return;

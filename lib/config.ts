@@ -57,6 +57,35 @@ export const EnvSchema = z.object({
   MC_MAX_BODY: z.string().default('256kb'),
   /** Deepest nesting of objects and arrays in any JSON body, webhooks included (deeper: 400 naming this limit). */
   MC_MAX_JSON_DEPTH: int(4, 1000).default(64),
+  /**
+   * Which proxies' X-Forwarded-For to believe for the client address (rate limits, logs): unset = none (the socket's
+   * peer is the client), `true`, a hop count, or addresses/CIDRs/`loopback` (Express's "trust proxy").
+   */
+  MC_TRUST_PROXY: optionalString,
+
+  // ---- Limits (api/http/rate-limits.ts; each counter is per API process) ----------------------------------------
+  /** The window every rate limit below counts in, in seconds. */
+  MC_RATE_LIMIT_WINDOW_SECONDS: int(1, 86_400).default(60),
+  /** Requests per window from one client address (all but /healthz). */
+  MC_RATE_LIMIT_PER_ADDRESS: int(1, 10_000_000).default(3000),
+  /** Requests per window with one credential (an API key, the admin password, one page session). */
+  MC_RATE_LIMIT_PER_KEY: int(1, 10_000_000).default(3000),
+  /** Run starts per window with one credential (POST /api/runs, robot and schedule triggers, backfills, compound goals). */
+  MC_RATE_LIMIT_RUN_STARTS: int(1, 1_000_000).default(300),
+  /** Failed sign-ins per window from one client address; past it every sign-in from there waits for the window. */
+  MC_RATE_LIMIT_LOGIN: int(1, 100_000).default(10),
+  /** Requests refused for missing or wrong credentials per window from one address; past it, all such requests from there get 429. */
+  MC_RATE_LIMIT_AUTH_FAILURES: int(1, 1_000_000).default(60),
+  /** Event streams (GET /api/events, /api/runs/:id/stream) one credential may hold open on one API process. */
+  MC_SSE_MAX_PER_KEY: int(1, 100_000).default(20),
+  /** A stream's catch-up from Temporal (Last-Event-ID not in memory) reaches back at most this many seconds. */
+  MC_SSE_CATCHUP_MAX_AGE_SECONDS: int(1, 30 * 86_400).default(3600),
+  /** Most runs a catch-up from Temporal reads. */
+  MC_SSE_CATCHUP_MAX_RUNS: int(1, 10_000).default(200),
+  /** Most events one catch-up sends (the newest are kept; a cut catch-up is announced). */
+  MC_SSE_CATCHUP_MAX_EVENTS: int(1, 1_000_000).default(2000),
+  /** Most bytes of event data one catch-up sends (the newest are kept; a cut catch-up is announced). */
+  MC_SSE_CATCHUP_MAX_BYTES: int(1024, 100_000_000).default(1_000_000),
 
   // ---- Robots, schedules, webhooks ---------------------------------------------------------------------------
   /**

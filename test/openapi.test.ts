@@ -115,9 +115,23 @@ describe('routes and document agree', () => {
         others.push(layer.name);
       }
     }
-    // Not routes, so not operations: the security headers, the credentials check, the page's static files, the JSON
-    // content-type check and parser, the 404 answer and the error middleware.
-    expect(others).toEqual(['helmetMiddleware', '<anonymous>', 'serveStatic', 'requireJson', 'jsonParser', '<anonymous>', '<anonymous>']);
+    // Not routes, so not operations: the security headers, the per-address rate limit, the credentials (who, the
+    // limit on failing them, the check, the limits per credential), the page's static files, the JSON content-type
+    // check and parser, the 404 answer and the error middleware.
+    expect(others).toEqual([
+      'helmetMiddleware',
+      'rateLimit',
+      'identify',
+      'authFailures',
+      'requireAuth',
+      'rateLimit',
+      'rateLimit',
+      'serveStatic',
+      'requireJson',
+      'jsonParser',
+      '<anonymous>',
+      '<anonymous>',
+    ]);
     expect(routes.length).toBeGreaterThan(30);
     const documented = documentedOperations(http.openApiDocument() as unknown as Doc);
     expect(routes.filter((r) => !documented.includes(r))).toEqual([]);

@@ -109,12 +109,12 @@ describe('content types', () => {
     expect(form.status).toBe(415);
     const text = await fetch(`${url()}/api/runs`, { method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'text/plain' }, body: '{"task":"x"}' });
     expect(text.status).toBe(415);
-    expect((await text.json()).error).toMatch(/Content-Type text\/plain is not accepted: send JSON/);
+    expect(((await text.json()) as { error: string }).error).toMatch(/Content-Type text\/plain is not accepted: send JSON/);
     const multipart = await fetch(`${url()}/api/robots/hooked/webhook/rotate`, { method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'multipart/form-data; boundary=x' } });
     expect(multipart.status).toBe(415);
     // Body-less, no Content-Type: it reaches the route (which finds no such run).
     const noType = await fetch(`${url()}/api/runs/run-nope/cancel`, { method: 'POST', headers: { authorization: `Bearer ${KEY}` } });
-    expect([noType.status, (await noType.json()).error]).toEqual([404, 'run not found']);
+    expect([noType.status, ((await noType.json()) as { error: string }).error]).toEqual([404, 'run not found']);
     const jsonNoBody = await fetch(`${url()}/api/runs/run-nope/cancel`, { method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' } });
     expect(jsonNoBody.status).toBe(404);
     const bodyNoType = await fetch(`${url()}/api/runs`, { method: 'POST', headers: { authorization: `Bearer ${KEY}` }, body: new Uint8Array(Buffer.from('{"task":"x"}')) });
@@ -129,7 +129,7 @@ describe('cross-site requests', () => {
     // What a form on another port of the same host sends (same-site for cookies, so SameSite=Strict lets the cookie through).
     const crossForm = await rotate({ 'sec-fetch-site': 'same-site', origin: 'http://127.0.0.1:1', 'content-type': 'application/x-www-form-urlencoded' });
     expect(crossForm.status).toBe(403);
-    expect((await crossForm.json()).error).toMatch(/^cross-site request refused/);
+    expect(((await crossForm.json()) as { error: string }).error).toMatch(/^cross-site request refused/);
     expect((await rotate({ 'sec-fetch-site': 'cross-site' })).status).toBe(403);
     // An older browser without Sec-Fetch-Site: the Origin decides.
     expect((await rotate({ origin: 'http://evil.example' })).status).toBe(403);

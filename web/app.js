@@ -144,8 +144,20 @@ function connectEvents() {
     live.textContent = 'reconnecting…';
     live.className = 'badge off';
   };
-  source.addEventListener('run-event', (msg) => onRunEvent(JSON.parse(msg.data)));
+  source.addEventListener('run-event', (msg) => {
+    // A resume read back from Temporal may repeat a few events (same ids): show each once.
+    if (msg.lastEventId && seenEvents.has(msg.lastEventId)) return;
+    if (msg.lastEventId) seenEvents.add(msg.lastEventId);
+    if (seenEvents.size > 2000) seenEvents.delete(seenEvents.values().next().value);
+    onRunEvent(JSON.parse(msg.data));
+  });
+  // The catch-up after a long disconnect was cut to its bounds: what is shown comes from the API again.
+  source.addEventListener('catchup-truncated', () => {
+    loadBoard().catch(() => {});
+    loadStats().catch(() => {});
+  });
 }
+const seenEvents = new Set();
 
 // ---- one run ---------------------------------------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ const FORM = 'application/x-www-form-urlencoded';
 /** Login and logout change the session: only from this site's own pages (a cross-site form is refused, 403). */
 const sameSiteOnly: RequestHandler = (req, _res, next) => next(refuseCrossSite(req));
 
-export function sessionRoutes(creds: Credentials, webDir: string, opts: { maxJsonDepth: number }): RouteDef[] {
+export function sessionRoutes(creds: Credentials, webDir: string, opts: { maxJsonDepth: number; loginLimiter: RequestHandler }): RouteDef[] {
   return [
     route(
       {
@@ -62,6 +62,7 @@ export function sessionRoutes(creds: Credentials, webDir: string, opts: { maxJso
         summary: 'Sign in to the page',
         description: 'Sets the session cookie. A form post is redirected (303) to `next`, or back to the login page when the password is wrong; a JSON post gets `{ ok: true }` or a 401.',
         middleware: [
+          opts.loginLimiter,
           sameSiteOnly,
           requireJsonBody([FORM]),
           express.urlencoded({ extended: false, limit: '4kb' }),
@@ -74,6 +75,7 @@ export function sessionRoutes(creds: Credentials, webDir: string, opts: { maxJso
           200: ['Signed in (JSON)', z.object({ ok: z.literal(true) })],
           303: 'Signed in, or wrong password (form): redirect',
           401: 'Wrong password (JSON)',
+          429: 'Too many failed sign-ins from this address (MC_RATE_LIMIT_LOGIN); `Retry-After` says when to try again',
         },
       },
       ({ req, res, body }) => {
@@ -82,6 +84,7 @@ export function sessionRoutes(creds: Credentials, webDir: string, opts: { maxJso
           if (wantsJson) return void res.status(401).json({ error: 'wrong password' });
           return void res.redirect(303, `/login?error=1&next=${encodeURIComponent(safeNext(body.next))}`);
         }
+        res.locals.signedIn = true; // not a failed sign-in (the login rate limit counts those)
         setSessionCookie(req, res, issueSession(creds));
         if (wantsJson) return void res.json({ ok: true });
         res.redirect(303, safeNext(body.next));
