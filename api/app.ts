@@ -32,6 +32,7 @@ import { sessionRoutes } from './routes/session';
 import { healthRoute, systemRoutes } from './routes/system';
 import { RunService } from './run-service';
 import { RunWatcher } from './run-watcher';
+import { SessionRevocations } from './session-revocations';
 import { createReceiveWebhook, type ReceiveWebhook } from './use-cases/receive-webhook';
 import { createStartRun, type StartRun } from './use-cases/start-run';
 
@@ -54,6 +55,8 @@ export interface UseCases {
   startRun: StartRun;
   receiveWebhook: ReceiveWebhook;
   watcher: RunWatcher;
+  /** Page sessions signed out, as Temporal holds them. */
+  revocations: SessionRevocations;
 }
 
 export function createUseCases(deps: AppDeps): UseCases {
@@ -76,7 +79,8 @@ export function createUseCases(deps: AppDeps): UseCases {
     maxJsonDepth: deps.config.MC_MAX_JSON_DEPTH,
     v1Until: deps.config.MC_WEBHOOK_V1_UNTIL,
   });
-  return { runs, robots, startRun, receiveWebhook, watcher };
+  const revocations = new SessionRevocations(deps.client, deps.config.MC_TASK_QUEUE);
+  return { runs, robots, startRun, receiveWebhook, watcher, revocations };
 }
 
 export interface App {
@@ -88,7 +92,7 @@ export interface App {
 
 export function createApp(deps: AppDeps): App {
   const useCases = createUseCases(deps);
-  const { runs, robots, startRun, receiveWebhook, watcher } = useCases;
+  const { runs, robots, startRun, receiveWebhook, watcher, revocations } = useCases;
   registerRunGauge(deps.metrics, runs);
 
   const app = express();
@@ -107,11 +111,11 @@ export function createApp(deps: AppDeps): App {
   http.add(
     healthRoute,
     ...hookRoutes(receiveWebhook, deps.config.MC_WEBHOOK_MAX_BODY),
-    ...sessionRoutes(deps.credentials, WEB_DIR, { maxJsonDepth: deps.config.MC_MAX_JSON_DEPTH, loginLimiter: limits.login }),
+    ...sessionRoutes(deps.credentials, WEB_DIR, { maxJsonDepth: deps.config.MC_MAX_JSON_DEPTH, loginLimiter: limits.login, revocations }),
   );
   // Credentials (after the limit on failing them); a state change with the page's cookie must come from this
   // site (403 otherwise); then the limits per credential.
-  http.requireCredentials(identify(deps.credentials), limits.authFailures, requireAuth(), ...limits.perKey);
+  http.requireCredentials(identify(deps.credentials, revocations), limits.authFailures, requireAuth(), ...limits.perKey);
 
   app.use(express.static(WEB_DIR, { index: 'index.html', extensions: ['html'] }));
   // Bodies are JSON (415 otherwise), at most MC_MAX_BODY (413) and MC_MAX_JSON_DEPTH deep (400).
@@ -119,7 +123,7 @@ export function createApp(deps: AppDeps): App {
   app.use(express.json({ limit: deps.config.MC_MAX_BODY, verify: verifyJsonDepth(deps.config.MC_MAX_JSON_DEPTH) }));
   http.add(
     ...systemRoutes(deps.config, deps.metrics, runs),
-    ...eventRoutes(runs, watcher, { maxStreamsPerKey: deps.config.MC_SSE_MAX_PER_KEY }),
+    ...eventRoutes(runs, watcher, { maxStreamsPerKey: deps.config.MC_SSE_MAX_PER_KEY, pingMs: deps.config.MC_SSE_PING_SECONDS * 1000 }),
     ...runRoutes(runs, startRun),
     ...compoundRoutes(runs, startRun),
     ...robotRoutes(robots),

@@ -9,7 +9,8 @@ import path from 'node:path';
 import type { RequestHandler } from 'express';
 import type { Config } from '../lib/config';
 import { refuseCrossSite } from './http/protection';
-import { sessionFromRequest, validSession } from './session';
+import type { SessionRevocations } from './session-revocations';
+import { sessionFromRequest, verifySession } from './session';
 
 export interface Credentials {
   apiKeys: string[];
@@ -57,11 +58,13 @@ export function bearerToken(header: string | undefined): string | undefined {
 export const allSecrets = (creds: Credentials) => [...creds.apiKeys, ...(creds.adminPassword ? [creds.adminPassword] : [])];
 
 /**
- * Who a request is, without answering it: sets `res.locals.principal` (`key:<digest>` or `session:<digest>`, what
- * the rate limits count; never the secret itself) when it carries a valid API key (or the admin password) as a
- * bearer token, or a valid page session cookie, and `res.locals.cookieAuth` for the latter.
+ * Who a request is, without answering it: sets `res.locals.principal` (`key:<digest>` or `session:<id>`, what the
+ * rate limits count; never the secret itself) when it carries a valid API key (or the admin password) as a bearer
+ * token, or a page session cookie that is signed, unexpired and not signed out (asked of Temporal, see
+ * ./session-revocations.ts); for a session also `res.locals.cookieAuth` and `res.locals.sessionValid`, which an
+ * open event stream calls again to end itself when the session is signed out.
  */
-export function identify(creds: Credentials): RequestHandler {
+export function identify(creds: Credentials, revocations: SessionRevocations): RequestHandler {
   const secrets = allSecrets(creds);
   return function identify(req, res, next) {
     const token = bearerToken(req.headers.authorization);
@@ -69,12 +72,16 @@ export function identify(creds: Credentials): RequestHandler {
       if (matchesSecret(token, secrets)) res.locals.principal = `key:${digest(token).toString('hex').slice(0, 24)}`;
       return next();
     }
-    const session = sessionFromRequest(req);
-    if (session && validSession(creds, session)) {
-      res.locals.principal = `session:${digest(session).toString('hex').slice(0, 24)}`;
-      res.locals.cookieAuth = true;
-    }
-    next();
+    const session = verifySession(creds, sessionFromRequest(req));
+    if (!session) return next();
+    revocations.isRevoked(session.sid).then((revoked) => {
+      if (!revoked) {
+        res.locals.principal = `session:${session.sid}`;
+        res.locals.cookieAuth = true;
+        res.locals.sessionValid = async () => session.expires > Date.now() && !(await revocations.isRevoked(session.sid));
+      }
+      next();
+    }, next);
   };
 }
 

@@ -76,6 +76,11 @@ export const EnvSchema = z.object({
   MC_RATE_LIMIT_LOGIN: int(1, 100_000).default(10),
   /** Requests refused for missing or wrong credentials per window from one address; past it, all such requests from there get 429. */
   MC_RATE_LIMIT_AUTH_FAILURES: int(1, 1_000_000).default(60),
+  /**
+   * Seconds between the comment lines that keep an event stream alive through proxies; a stream opened with the
+   * page's cookie also re-checks its session then and ends once the session is signed out.
+   */
+  MC_SSE_PING_SECONDS: int(1, 300).default(15),
   /** Event streams (GET /api/events, /api/runs/:id/stream) one credential may hold open on one API process. */
   MC_SSE_MAX_PER_KEY: int(1, 100_000).default(20),
   /** A stream's catch-up from Temporal (Last-Event-ID not in memory) reaches back at most this many seconds. */

@@ -3,7 +3,8 @@
  * model and writes the history JSON to test/histories/<scenario>.json. Run after a workflow change that is meant
  * to ship; commit the files. Scenarios cover each way a run ends.
  *
- *   node --import tsx scripts/record-histories.ts
+ *   node --import tsx scripts/record-histories.ts                      # every scenario
+ *   node --import tsx scripts/record-histories.ts --only <name>[,...]  # just these (leaves the other files alone)
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -14,8 +15,8 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../lib/config';
 import { createModelRouter } from '../activities/models/router';
 import { ALL_SEARCH_ATTRIBUTES } from '../contracts/search-attributes';
-import { robotRunWorkflow } from '../workflows';
-import { decideUpdate, runStateQuery } from '../contracts/messages';
+import { robotRunWorkflow, sessionRevocationsWorkflow } from '../workflows';
+import { decideUpdate, revokeSessionSignal, runStateQuery } from '../contracts/messages';
 import type { RunInput } from '../contracts/run';
 import { createRobotWorker } from '../workers/worker';
 import type { Client, WorkflowHandle } from '@temporalio/client';
@@ -91,6 +92,24 @@ export const SCENARIOS: Scenario[] = [
       return h;
     },
   },
+  {
+    // The sign-out registry: revocations arrive, expired ones are dropped, and it continues-as-new carrying the rest.
+    name: 'session-revocations',
+    async drive(client, taskQueue) {
+      const workflowId = `mc-session-revocations-${randomUUID()}`;
+      const h = await client.workflow.start(sessionRevocationsWorkflow, { taskQueue, workflowId, args: [{ revoked: [{ sid: 'carried', until: Date.now() + 3_600_000 }], maxHistoryEvents: 12 }] });
+      for (let i = 0; i < 6; i++) {
+        await h.signal(revokeSessionSignal, { sid: `s${i}`, until: Date.now() + (i % 2 ? 3_600_000 : 1) });
+        await wait(50);
+      }
+      const first = client.workflow.getHandle(workflowId, (await h.describe()).runId);
+      for (;;) {
+        if ((await first.describe()).status.name !== 'RUNNING') return first;
+        await h.signal(revokeSessionSignal, { sid: `later-${randomUUID()}`, until: Date.now() + 3_600_000 });
+        await wait(50);
+      }
+    },
+  },
 ];
 
 async function main() {
@@ -101,7 +120,9 @@ async function main() {
   const out = path.resolve(__dirname, '..', 'test', 'histories');
   fs.mkdirSync(out, { recursive: true });
   const input: RunInput = { task: 'Record a history', robot: { id: 'adhoc', name: 'Recorder', role: 'Records histories', version: 0 }, trigger: 'api' };
-  for (const scenario of SCENARIOS) {
+  const i = process.argv.indexOf('--only');
+  const only = i > 0 ? process.argv[i + 1].split(',') : undefined;
+  for (const scenario of SCENARIOS.filter((s) => !only || only.includes(s.name))) {
     const delay = scenario.name === 'cancelled' || scenario.name === 'failed' ? '1500' : '0';
     const config = loadConfig({ MC_MODEL_PROVIDER: 'offline', MC_OFFLINE_DELAY_MS: delay, MC_TASK_QUEUE: `record-${randomUUID()}` });
     const worker = await createRobotWorker({ connection: env.nativeConnection, config, router: createModelRouter(config) });

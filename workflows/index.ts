@@ -6,3 +6,4 @@ export { robotRunWorkflow } from './robot-run';
 export { robotSlotsWorkflow } from './robot-slots';
 export { robotContinuousWorkflow } from './robot-continuous';
 export { generateRoleWorkflow } from './generate-role';
+export { sessionRevocationsWorkflow } from './session-revocations';

@@ -12,7 +12,11 @@ import type { RunService } from '../run-service';
 import { eventData, type RunWatcher, type StreamEvent } from '../run-watcher';
 import { EventsQuery, RunEventMessage, RunIdParams, RunView } from '../schemas';
 
-function openStream(req: Request, res: Response): (chunk: string) => void {
+/**
+ * Open the event stream. A comment line every `pingMs` keeps proxies from closing an idle stream; a stream opened
+ * with the page's cookie also checks its session then, and ends once it is signed out.
+ */
+function openStream(req: Request, res: Response, pingMs: number): (chunk: string) => void {
   res.status(200).set({
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache, no-transform',
@@ -21,7 +25,11 @@ function openStream(req: Request, res: Response): (chunk: string) => void {
   });
   res.flushHeaders();
   res.write('retry: 1000\n\n');
-  const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
+  const sessionValid = res.locals.sessionValid as (() => Promise<boolean>) | undefined;
+  const ping = setInterval(() => {
+    res.write(': ping\n\n');
+    if (sessionValid) sessionValid().then((ok) => ok || res.end(), () => undefined);
+  }, pingMs);
   req.on('close', () => clearInterval(ping));
   return (chunk) => {
     if (!res.writableEnded) res.write(chunk);
@@ -54,7 +62,7 @@ export class StreamCounter {
   }
 }
 
-export function eventRoutes(runs: RunService, watcher: RunWatcher, opts: { maxStreamsPerKey: number }): RouteDef[] {
+export function eventRoutes(runs: RunService, watcher: RunWatcher, opts: { maxStreamsPerKey: number; pingMs: number }): RouteDef[] {
   const streams = new StreamCounter(opts.maxStreamsPerKey);
   return [
     route(
@@ -74,7 +82,7 @@ export function eventRoutes(runs: RunService, watcher: RunWatcher, opts: { maxSt
       },
       async ({ req, res, query }) => {
         streams.admit(req, res);
-        const send = openStream(req, res);
+        const send = openStream(req, res, opts.pingMs);
         // Buffer live events while the catch-up is read, then send both in order without duplicates.
         const pending: StreamEvent[] = [];
         let live = false;
@@ -113,7 +121,7 @@ export function eventRoutes(runs: RunService, watcher: RunWatcher, opts: { maxSt
       async ({ params, req, res }) => {
         const first = await runs.get(params.id); // 404 before the stream opens
         streams.admit(req, res);
-        const send = openStream(req, res);
+        const send = openStream(req, res, opts.pingMs);
         send(`event: state\ndata: ${JSON.stringify(first)}\n\n`);
         const unsubscribe = watcher.onState(params.id, (state) => send(`event: state\ndata: ${JSON.stringify(state)}\n\n`));
         req.on('close', unsubscribe);

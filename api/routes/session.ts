@@ -5,7 +5,8 @@ import { z } from 'zod';
 import { allSecrets, Credentials, matchesSecret } from '../auth';
 import { refuseCrossSite, requireJsonBody, verifyJsonDepth } from '../http/protection';
 import { route, type RouteDef } from '../http/route';
-import { issueSession, setSessionCookie } from '../session';
+import type { SessionRevocations } from '../session-revocations';
+import { issueSession, sessionFromRequest, setSessionCookie, verifySession } from '../session';
 
 const LoginBody = z.object({
   password: z.string().min(1).max(1000).describe('MC_ADMIN_PASSWORD or an API key'),
@@ -25,7 +26,11 @@ const FORM = 'application/x-www-form-urlencoded';
 /** Login and logout change the session: only from this site's own pages (a cross-site form is refused, 403). */
 const sameSiteOnly: RequestHandler = (req, _res, next) => next(refuseCrossSite(req));
 
-export function sessionRoutes(creds: Credentials, webDir: string, opts: { maxJsonDepth: number; loginLimiter: RequestHandler }): RouteDef[] {
+export function sessionRoutes(
+  creds: Credentials,
+  webDir: string,
+  opts: { maxJsonDepth: number; loginLimiter: RequestHandler; revocations: SessionRevocations },
+): RouteDef[] {
   return [
     route(
       {
@@ -97,12 +102,15 @@ export function sessionRoutes(creds: Credentials, webDir: string, opts: { maxJso
         tag: 'page',
         access: 'public',
         summary: 'Sign out of the page',
-        description: 'Clears the session cookie and redirects to the login page.',
+        description:
+          'Ends the session on every API replica (its id is recorded as revoked in Temporal, which every replica checks before it accepts a cookie), clears the cookie and redirects to the login page.',
         middleware: [sameSiteOnly, requireJsonBody([FORM])],
         raw: true,
-        responses: { 303: 'Redirect to /login' },
+        responses: { 303: 'Redirect to /login', 503: 'Temporal could not record the sign-out (the cookie is kept: try again)' },
       },
-      ({ req, res }) => {
+      async ({ req, res }) => {
+        const session = verifySession(creds, sessionFromRequest(req));
+        if (session) await opts.revocations.revoke({ sid: session.sid, until: session.expires });
         setSessionCookie(req, res, null);
         res.redirect(303, '/login');
       },
