@@ -113,6 +113,11 @@ export const EnvSchema = z.object({
   MC_CONTINUOUS_MAX_HISTORY: int(20, 50_000).default(1000),
   /** While runs wait for a concurrency slot, how often the robot's semaphore checks its holders still run (s). */
   MC_SLOT_CHECK_SECONDS: int(1, 86_400).default(30),
+  /**
+   * How long a decision (or another action on a run: node control, the Robot Host) waits for a worker to take it,
+   * in seconds; then the request answers 503 instead of waiting forever.
+   */
+  MC_UPDATE_ACCEPT_TIMEOUT_SECONDS: int(1, 600).default(15),
   /** How long POST /api/robots/generate-role waits for a worker to draft the role, in seconds. */
   MC_GENERATE_TIMEOUT_SECONDS: int(1, 600).default(60),
 

@@ -146,6 +146,14 @@ describe('cross-site requests', () => {
   });
 });
 
+describe('continuous mode', () => {
+  test('When a robot asks for a continuous pause of 0ms, then 400 naming the field: a loop cannot spin', async () => {
+    const r = await call('POST', '/api/robots', { name: 'Spinner', role: 'Spins.', workMode: 'autonomous', continuous: { pause: '0ms' } });
+    expect([r.status, r.json.error]).toEqual([400, 'continuous.pause: must be at least 1s']);
+    expect((await call('POST', '/api/robots', { name: 'Looper', role: 'Loops.', continuous: { pause: '1s' } })).status).toBe(201);
+  });
+});
+
 describe('task text', () => {
   test('When the task holds a 400-character word or a 242-character URL, then the run reaches Done on the offline model', async () => {
     const word = 'x'.repeat(400);
