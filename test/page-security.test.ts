@@ -1,9 +1,14 @@
 /**
- * The page, the login page and /docs under the API's strict Content-Security-Policy, in Debian's Chromium: every
- * violation the browser reports (the `securitypolicyviolation` event and its console message) fails the test, and
- * each page is checked to have actually worked (signed in, a run reached Done, Swagger UI rendered the document).
+ * The page in Debian's Chromium, as its user and as an attacker's site would meet it:
+ * - the page, the login page and /docs under the API's strict Content-Security-Policy: every violation the browser
+ *   reports (the `securitypolicyviolation` event and its console message) fails the test, and each page is checked
+ *   to have actually worked (signed in, a run reached Done, Swagger UI rendered the document);
+ * - a form on another origin (another port of the same host: same-site, so SameSite=Strict lets the cookie through)
+ *   that posts to the API with the user's cookie is refused (403) and changes nothing.
  */
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { chromium, Browser, Page } from 'playwright-core';
 import { CSP_DIRECTIVES } from '../api/http/protection';
@@ -17,6 +22,8 @@ let env: TestWorkflowEnvironment;
 let api: TestApi;
 let browser: Browser;
 let page: Page;
+let attacker: http.Server;
+let attackerUrl: string;
 /** Every violation the browser reported, on any page. */
 const violations: string[] = [];
 
@@ -24,6 +31,14 @@ beforeAll(async () => {
   if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does this)`);
   env = await createTestEnv();
   api = await startTestApi(env, { MC_ADMIN_PASSWORD: PASSWORD, MC_OFFLINE_DELAY_MS: '100' });
+  // The attacker's page: a form that posts to the API as soon as it loads.
+  attacker = http.createServer((req, res) => {
+    const target = new URL(req.url!, 'http://x').searchParams.get('target')!;
+    res.writeHead(200, { 'content-type': 'text/html' });
+    res.end(`<!doctype html><form id="f" method="post" action="${target}"><input name="x" value="1"></form><script>document.getElementById('f').submit()</script>`);
+  });
+  await new Promise<void>((resolve) => attacker.listen(0, '127.0.0.1', resolve));
+  attackerUrl = `http://127.0.0.1:${(attacker.address() as AddressInfo).port}`;
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -42,6 +57,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
+  await new Promise<void>((resolve) => (attacker ? attacker.close(() => resolve()) : resolve()));
   await api?.stop();
   await env?.teardown();
 });
@@ -92,4 +108,22 @@ test('When a user signs in, starts a run, opens it and reads /docs in Chromium, 
   expect(await page.evaluate('window.__inlineRan')).toBeUndefined();
   expect(violations.some((v) => v.startsWith('script-src'))).toBe(true);
   expect(violations.some((v) => v.startsWith('style-src'))).toBe(true);
+});
+
+test('When another site\'s page posts a form to the API with the signed-in user\'s cookie, then the API answers 403 and nothing changes', async () => {
+  const key = { authorization: `Bearer ${api.config.MC_ADMIN_PASSWORD}`, 'content-type': 'application/json' };
+  const created = await fetch(`${api.web.url}/api/robots`, { method: 'POST', headers: key, body: JSON.stringify({ id: 'target', name: 'Target', role: 'Has a webhook.', webhook: { enabled: true } }) });
+  expect(created.status).toBe(201);
+  // Signed in (the previous test), the browser holds the session cookie.
+  expect((await page.context().cookies(api.web.url)).map((c) => c.name)).toContain('mc_session');
+  const target = `${api.web.url}/api/robots/target/webhook/rotate`;
+  const answer = page.waitForResponse((r) => r.url() === target);
+  await page.goto(`${attackerUrl}/?target=${encodeURIComponent(target)}`);
+  const res = await answer;
+  expect(res.status()).toBe(403);
+  expect(res.request().headers()['cookie'] ?? (await res.request().allHeaders())['cookie']).toMatch(/mc_session=/);
+  expect(await res.json()).toEqual({ error: expect.stringMatching(/^cross-site request refused/) });
+  // Nothing was rotated: the robot is still at version 1.
+  const robot = await fetch(`${api.web.url}/api/robots/target`, { headers: key });
+  expect(((await robot.json()) as { version: number }).version).toBe(1);
 });
