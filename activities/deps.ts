@@ -3,6 +3,7 @@
  * it to createActivities / createDesktopActivities (./index.ts); tests swap any part (a router over a fake
  * provider, a clock, a fetch) without module mocking.
  */
+import { artifactDir, createArtifactStore, type ArtifactStore } from '../lib/artifact-store';
 import { selectProvider, type Config } from '../lib/config';
 import type { Metrics } from '../lib/metrics';
 import { type Clock, systemClock } from './clock';
@@ -23,6 +24,10 @@ export interface ActivityDeps {
    */
   lookup?: Lookup;
   metrics?: Metrics;
+  /** Where delivered files and outputs too large for history go (default: MC_ARTIFACT_DIR or MC_DATA_DIR/artifacts). */
+  artifacts?: ArtifactStore;
+  /** The environment credentials are read from (`MC_CREDENTIAL_<NAME>`); default process.env. */
+  env?: NodeJS.ProcessEnv;
   /** Heartbeat period of the activity runtime in milliseconds (default 1000). */
   heartbeatMs?: number;
 }
@@ -46,5 +51,7 @@ export function createActivityDeps(config: Config, parts: Partial<Omit<ActivityD
     metrics: parts.metrics,
     heartbeatMs: parts.heartbeatMs,
     lookup: parts.lookup,
+    artifacts: parts.artifacts ?? createArtifactStore(artifactDir(config)),
+    env: parts.env,
   };
 }

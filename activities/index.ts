@@ -1,9 +1,10 @@
 /**
  * The activities a worker registers, built from their dependencies (./deps.ts): `createActivities` for the run
  * workers, `createDesktopActivities` for a desktop (workers/desktop.ts), which runs desktop tools and nothing else.
- * Everything that calls a model, and notify, runs in the one activity runtime (./runtime.ts).
+ * Everything that calls a model, notify and the delivery destinations run in the one activity runtime (./runtime.ts).
  */
 import { createDagActivities } from './dag';
+import { createDeliveryActivities } from './delivery';
 import type { ActivityDeps } from './deps';
 import { createHostActivities } from './host';
 import { createNotifyActivities } from './notify';
@@ -17,6 +18,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createHostActivities(deps),
     ...createNotifyActivities(deps),
     ...createRobotActivities(deps),
+    ...createDeliveryActivities(deps),
   };
 }
 

@@ -10,7 +10,9 @@ import path from 'node:path';
 import express from 'express';
 import client from 'prom-client';
 import type { Client } from '@temporalio/client';
+import { artifactDir, createArtifactStore, type ArtifactStore } from '../lib/artifact-store';
 import type { Config } from '../lib/config';
+import { CredentialStore, resolveSecretKey } from '../lib/credentials';
 import { createLogger } from '../lib/log';
 import type { Metrics } from '../lib/metrics';
 import { Credentials, identify, requireAuth } from './auth';
@@ -22,10 +24,13 @@ import { HttpApi } from './http/route';
 import { RobotService } from './robots/service';
 import { RobotStore } from './robots/store';
 import { resolveWebhookKey } from './robots/webhook-signature';
+import { artifactRoutes } from './routes/artifacts';
 import { compoundRoutes } from './routes/compound';
+import { credentialRoutes } from './routes/credentials';
 import { docsRoutes } from './routes/docs';
 import { eventRoutes } from './routes/events';
 import { hookRoutes } from './routes/hooks';
+import { openAiAuth, openAiErrorMiddleware, openAiRoutes } from './routes/openai';
 import { robotRoutes } from './routes/robots';
 import { runRoutes } from './routes/runs';
 import { sessionRoutes } from './routes/session';
@@ -33,6 +38,7 @@ import { healthRoute, systemRoutes } from './routes/system';
 import { RunService } from './run-service';
 import { RunWatcher } from './run-watcher';
 import { SessionRevocations } from './session-revocations';
+import { type ChatCompletion, createChatCompletion } from './use-cases/chat-completion';
 import { createReceiveWebhook, type ReceiveWebhook } from './use-cases/receive-webhook';
 import { createStartRun, type StartRun } from './use-cases/start-run';
 
@@ -54,7 +60,13 @@ export interface UseCases {
   robots: RobotService;
   startRun: StartRun;
   receiveWebhook: ReceiveWebhook;
+  /** Robots as OpenAI chat completions (/v1). */
+  chat: ChatCompletion;
   watcher: RunWatcher;
+  /** Delivered files and outputs too large for history (lib/artifact-store.ts). */
+  artifacts: ArtifactStore;
+  /** The encrypted credential store (values go in, never out). */
+  credentials: CredentialStore;
   /** Page sessions signed out, as Temporal holds them. */
   revocations: SessionRevocations;
 }
@@ -79,8 +91,12 @@ export function createUseCases(deps: AppDeps): UseCases {
     maxJsonDepth: deps.config.MC_MAX_JSON_DEPTH,
     v1Until: deps.config.MC_WEBHOOK_V1_UNTIL,
   });
+  const artifacts = createArtifactStore(artifactDir(deps.config));
+  const chat = createChatCompletion({ client: deps.client, startRun, runs, watcher, robots: store, artifacts });
+  // The key is read (or generated) when the first credential is stored, not at start-up.
+  const credentials = new CredentialStore(deps.client, () => resolveSecretKey(deps.config));
   const revocations = new SessionRevocations(deps.client, deps.config.MC_TASK_QUEUE);
-  return { runs, robots, startRun, receiveWebhook, watcher, revocations };
+  return { runs, robots, startRun, receiveWebhook, chat, watcher, artifacts, credentials, revocations };
 }
 
 export interface App {
@@ -92,7 +108,7 @@ export interface App {
 
 export function createApp(deps: AppDeps): App {
   const useCases = createUseCases(deps);
-  const { runs, robots, startRun, receiveWebhook, watcher, revocations } = useCases;
+  const { runs, robots, startRun, receiveWebhook, chat, watcher, artifacts, credentials, revocations } = useCases;
   registerRunGauge(deps.metrics, runs);
 
   const app = express();
@@ -113,9 +129,12 @@ export function createApp(deps: AppDeps): App {
     ...hookRoutes(receiveWebhook, deps.config.MC_WEBHOOK_MAX_BODY),
     ...sessionRoutes(deps.credentials, WEB_DIR, { maxJsonDepth: deps.config.MC_MAX_JSON_DEPTH, loginLimiter: limits.login, revocations }),
   );
-  // Credentials (after the limit on failing them); a state change with the page's cookie must come from this
-  // site (403 otherwise); then the limits per credential.
-  http.requireCredentials(identify(deps.credentials, revocations), limits.authFailures, requireAuth(), ...limits.perKey);
+  // Credentials: who the request is, and the limit on failing them (for /v1 too); /v1 then checks the keys itself,
+  // so that a refusal is in OpenAI's error shape; everything else needs credentials, and a state change with the
+  // page's cookie must come from this site (403 otherwise); then the limits per credential.
+  app.use(identify(deps.credentials, revocations), limits.authFailures);
+  app.use('/v1', openAiAuth(deps.credentials));
+  http.requireCredentials(requireAuth(), ...limits.perKey);
 
   app.use(express.static(WEB_DIR, { index: 'index.html', extensions: ['html'] }));
   // Bodies are JSON (415 otherwise), at most MC_MAX_BODY (413) and MC_MAX_JSON_DEPTH deep (400).
@@ -127,10 +146,14 @@ export function createApp(deps: AppDeps): App {
     ...runRoutes(runs, startRun),
     ...compoundRoutes(runs, startRun),
     ...robotRoutes(robots),
+    ...artifactRoutes(runs, artifacts),
+    ...credentialRoutes(credentials),
+    ...openAiRoutes(chat, robots, runs),
     ...docsRoutes(http),
   );
 
   app.use((req, _res, next) => next(new NotFound(`no route for ${req.method} ${req.path}`)));
+  app.use(openAiErrorMiddleware(log));
   app.use(errorMiddleware(log));
   return { app, http, watcher };
 }

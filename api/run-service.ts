@@ -211,7 +211,20 @@ export class RunService {
    */
   async decide(id: string, body: ApprovalBody): Promise<RunState> {
     await this.requireOpen(id);
-    return this.update(id, decideUpdate, [{ ...body, channel: 'api' }]);
+    return this.closedMeanwhile(() => this.update(id, decideUpdate, [{ ...body, channel: 'api' }]));
+  }
+
+  /**
+   * An update to a run found open a moment ago: when the run closes in between (a retried decision arriving as the
+   * run finishes), Temporal no longer finds it to update; that is the same Conflict as a run already finished.
+   */
+  private async closedMeanwhile<T>(update: () => Promise<T>): Promise<T> {
+    try {
+      return await update();
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new Conflict('run already finished');
+      throw err;
+    }
   }
 
   /** An answer to the Robot Host; answers with the state once the host has replied. */

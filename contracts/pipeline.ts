@@ -21,7 +21,7 @@ export const StageStatus = z.enum(STAGE_STATUSES);
 export type StageStatus = z.infer<typeof StageStatus>;
 
 /** How a run came to exist. Also the value of the `McTrigger` search attribute. */
-export const TRIGGERS = ['api', 'schedule', 'webhook', 'chat', 'compound', 'continuous'] as const;
+export const TRIGGERS = ['api', 'schedule', 'webhook', 'chat', 'compound', 'continuous', 'openai'] as const;
 export const Trigger = z.enum(TRIGGERS);
 export type Trigger = z.infer<typeof Trigger>;
 

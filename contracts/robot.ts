@@ -9,11 +9,12 @@
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 import { atLeast, Duration, IsoTime, RobotId } from './common';
+import { DeliveryDestination, DeliveryFailurePolicy } from './delivery';
 import { ApprovalSettings, BudgetSettings, HostSettings } from './gates';
 import { STAGES } from './pipeline';
 import { StageAgent } from './run';
 
-export { RobotId, Duration };
+export { RobotId, Duration, DeliveryDestination };
 
 /** True for a time zone name the runtime knows (IANA names and UTC). */
 export function isValidTimeZone(tz: string): boolean {
@@ -152,13 +153,6 @@ export const StageOverride = z
 
 const StageOverrides = z.object(Object.fromEntries(STAGES.map((s) => [s, StageOverride.optional()])) as Record<(typeof STAGES)[number], z.ZodOptional<typeof StageOverride>>).strict();
 
-/** Where results go. */
-export const DeliveryDestination = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('webhook'), url: z.string().url() }).strict(),
-  z.object({ type: z.literal('email'), to: z.string().email() }).strict(),
-  z.object({ type: z.literal('chat'), platform: z.enum(['telegram', 'discord', 'dingtalk', 'lark', 'wechat', 'slack']), channel: z.string().min(1).max(200) }).strict(),
-]);
-
 /** Simple JSON-path equality: `{ path: "$.action", equals: "opened" }`. All filters must match. */
 export const PayloadFilter = z
   .object({
@@ -195,7 +189,10 @@ export const RobotFieldsObject = z
     approvals: ApprovalSettings.omit({ escalateTo: true }).optional(),
     budget: BudgetSettings.optional(),
     host: HostSettings.optional(),
+    /** Where each run's result goes once it is through the `final` gate (contracts/delivery.ts). */
     delivery: z.array(DeliveryDestination).max(20).default([]),
+    /** A destination that fails for good: `warn` (the run is Done with a warning; the default) or `fail` (Failed). */
+    onDeliveryFailure: DeliveryFailurePolicy.optional(),
     /** Standing task used by scheduled, continuous and webhook runs. */
     duty: z.string().trim().min(1).max(20_000).optional(),
     /** Most runs of this robot at once; extra runs wait as Pending. Unlimited when absent. */

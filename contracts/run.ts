@@ -3,7 +3,9 @@
  * (RunState, and the compact RunMemo kept in Temporal for readers without a worker).
  */
 import { z } from 'zod';
+import { ArtifactInfo } from './artifacts';
 import { IsoTime } from './common';
+import { DeliveryPlan, DeliveryState } from './delivery';
 import { DagNodeSpec, DagState, NODE_FAILURE_POLICIES } from './dag';
 import { ApprovalRecord, ApprovalSettings, BudgetSettings, GateName, HostSettings, HostState, PendingGate } from './gates';
 import { ModelCallRecord, ModelTier, RunStatus, StageName, StageStatus, STAGES, Trigger, Usage } from './pipeline';
@@ -83,6 +85,8 @@ export const RunOptions = z
     validateNodes: z.boolean().optional(),
     /** Task graph: re-runs of a node with the validator's feedback, default 1. */
     maxNodeRevisions: z.number().int().min(0).max(5).optional(),
+    /** Delivery: Temporal attempts of each destination (5xx, 429, network errors), default 5. */
+    deliveryMaxAttempts: z.number().int().min(1).max(20).optional(),
     /** Task graph: desktop task queue that runs `command` nodes naming no worker (the API fills in MC_DESKTOP_QUEUE). */
     desktopQueue: z.string().optional(),
   })
@@ -115,6 +119,8 @@ export const RunInput = z.object({
    * from the robot's semaphore workflow before its first stage.
    */
   concurrencyLimit: z.number().int().min(1).optional(),
+  /** Where the result goes after the `final` gate, and what a failed destination means (the robot's `delivery`). */
+  delivery: DeliveryPlan.optional(),
 });
 export type RunInput = z.infer<typeof RunInput>;
 
@@ -177,6 +183,10 @@ export const RunState = z.object({
   budget: BudgetSettings.optional(),
   /** Robot Host conversation, when the run has one. */
   host: HostState.optional(),
+  /** Each destination's delivery (status, attempts, response, at, error) and the warning of `onFailure: warn`. */
+  delivery: DeliveryState.optional(),
+  /** Files kept outside the history: delivered files, outputs too large for it. Served at /api/runs/:id/artifacts/:name. */
+  artifacts: z.array(ArtifactInfo).optional(),
   events: z.array(RunEvent),
 });
 export type RunState = z.infer<typeof RunState>;

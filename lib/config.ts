@@ -55,6 +55,13 @@ export const EnvSchema = z.object({
   MC_DATA_DIR: z.string().default(path.resolve(__dirname, '..', '.data')),
   /** Largest JSON body the API accepts. */
   MC_MAX_BODY: z.string().default('256kb'),
+  /** Base URL people reach the API at (e.g. https://mc.example.com), for links in deliveries; unset: no API links. */
+  MC_PUBLIC_URL: optionalString,
+  /**
+   * Key of the encrypted credential store (any string; a 256-bit key is derived from it). API replicas and workers
+   * must share it. When unset, one is generated into MC_DATA_DIR (fine while they share that folder).
+   */
+  MC_SECRET_KEY: optionalString,
   /** Deepest nesting of objects and arrays in any JSON body, webhooks included (deeper: 400 naming this limit). */
   MC_MAX_JSON_DEPTH: int(4, 1000).default(64),
   /**
@@ -167,6 +174,27 @@ export const EnvSchema = z.object({
   MC_NODE_OUTPUT_MAX_CHARS: int(100, 100_000).default(4000),
   /** Task queue of this machine's desktop worker, and where the API routes `command` nodes by default. */
   MC_DESKTOP_QUEUE: optionalString,
+
+  // ---- Artifacts and delivery ------------------------------------------------------------------------------------
+  /**
+   * Folder of the artifact store: delivered files and outputs too large for a history payload, one folder per run.
+   * Workers write it and the API reads it, so on several hosts it must be a shared volume. Unset: MC_DATA_DIR/artifacts.
+   */
+  MC_ARTIFACT_DIR: optionalString,
+  /** Outputs larger than this (bytes of JSON) are kept in the artifact store and referenced from history (claim check). */
+  MC_INLINE_OUTPUT_MAX_BYTES: int(1024, 1_000_000).default(65_536),
+  /** Time limit of one delivery attempt (a request to a webhook or platform, an SMTP send), in milliseconds. */
+  MC_DELIVERY_TIMEOUT_MS: int(100, 600_000).default(15_000),
+  /** SMTP server of the `email` destination: smtp://user:password@host:587 or smtps://…:465. Never logged. */
+  MC_SMTP_URL: optionalString,
+  /** From address of delivered mail. */
+  MC_SMTP_FROM: z.string().default('Mission Control <mission-control@localhost>'),
+  /** Base URL of the Slack Web API (tests point it at a local fake). */
+  MC_SLACK_API_URL: z.string().url().default('https://slack.com/api/'),
+  /** Base URL of the Discord API (without the version). */
+  MC_DISCORD_API_URL: z.string().url().default('https://discord.com/api'),
+  /** Base URL of the Telegram Bot API. */
+  MC_TELEGRAM_API_URL: z.string().url().default('https://api.telegram.org'),
 
   // ---- Tools ------------------------------------------------------------------------------------------------
   /**

@@ -178,7 +178,6 @@ test('When the worker is SIGKILLed mid-run and another starts, then the run comp
       'validateDagNode',
       'validationStage',
       'deliveryStage',
-      'deliverResult',
     ]);
     const started = events.filter((e) => e.eventType === 'EVENT_TYPE_ACTIVITY_TASK_STARTED');
     const tasksScheduledId = events.filter(

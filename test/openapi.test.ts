@@ -116,19 +116,22 @@ describe('routes and document agree', () => {
       }
     }
     // Not routes, so not operations: the security headers, the per-address rate limit, the credentials (who, the
-    // limit on failing them, the check, the limits per credential), the page's static files, the JSON content-type
-    // check and parser, the 404 answer and the error middleware.
+    // limit on failing them), the /v1 key check (OpenAI's error shape), the credentials check, the limits per
+    // credential, the page's static files, the JSON content-type check and parser, the 404 answer, the /v1 error
+    // shape and the error middleware.
     expect(others).toEqual([
       'helmetMiddleware',
       'rateLimit',
       'identify',
       'authFailures',
+      '<anonymous>',
       'requireAuth',
       'rateLimit',
       'rateLimit',
       'serveStatic',
       'requireJson',
       'jsonParser',
+      '<anonymous>',
       '<anonymous>',
       '<anonymous>',
     ]);

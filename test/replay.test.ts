@@ -1,7 +1,7 @@
 /**
  * Determinism guard: every recorded history in test/histories/ must replay against today's workflow code.
  * A change that breaks one needs `patched()`/versioning (running histories in the field would break the same way).
- * Record new ones with `node --import tsx scripts/record-histories.ts` after a release-worthy workflow change.
+ * Record new ones beside them after a workflow change: `npm run record:histories -- --tag <tag>` (it never overwrites one).
  */
 import fs from 'node:fs';
 import path from 'node:path';

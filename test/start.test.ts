@@ -108,8 +108,9 @@ test('When a user runs npm start and curls a run, then it is Done, visible in th
   const scheduled = events.filter((e) => e.activityTaskScheduledEventAttributes).map((e) => e.activityTaskScheduledEventAttributes.activityType.name);
   // The stage activities in order; the Tasks stage is the graph: planDag, then one activity per node (and its check).
   expect(scheduled.slice(0, 3)).toEqual(['inspirationStage', 'goalsStage', 'planDag']);
-  expect(scheduled.slice(-3)).toEqual(['validationStage', 'deliveryStage', 'deliverResult']);
-  const nodes = scheduled.slice(3, -3);
+  // A run without destinations: Delivery takes effect in the workflow, no delivery activity follows.
+  expect(scheduled.slice(-2)).toEqual(['validationStage', 'deliveryStage']);
+  const nodes = scheduled.slice(3, -2);
   expect(nodes.filter((n) => n === 'runDagNode').length).toBeGreaterThanOrEqual(2);
   expect(nodes.every((n) => n === 'runDagNode' || n === 'validateDagNode')).toBe(true);
 

@@ -8,6 +8,7 @@ import { resolveCredentials } from '../api/auth';
 import type { Config } from '../lib/config';
 import { createMetrics, Metrics } from '../lib/metrics';
 import { startTestWorker, testConfig } from './temporal';
+import type { Lookup } from '../activities/net/guarded-http';
 
 export interface TestApi {
   config: Config;
@@ -20,10 +21,11 @@ export interface TestApi {
   stop(): Promise<void>;
 }
 
-export async function startTestApi(env: TestWorkflowEnvironment, vars: Record<string, string>, opts: { metrics?: Metrics } = {}): Promise<TestApi> {
+/** `lookup`: name resolution of the worker's outbound guard (to point a public-looking name at a local server). */
+export async function startTestApi(env: TestWorkflowEnvironment, vars: Record<string, string>, opts: { metrics?: Metrics; lookup?: Lookup } = {}): Promise<TestApi> {
   const config = testConfig(vars);
   const metrics = opts.metrics ?? createMetrics({ defaultMetrics: false });
-  const worker = await startTestWorker(env, config, { metrics });
+  const worker = await startTestWorker(env, config, { metrics, lookup: opts.lookup });
   const running = worker.run();
   const web = await startWebServer({ client: env.client, config, credentials: resolveCredentials(config), metrics }, { port: 0, host: '127.0.0.1' });
   const stopWorker = async () => {

@@ -10,6 +10,7 @@ import { ALL_SEARCH_ATTRIBUTES } from '../contracts/search-attributes';
 import { createRobotWorker } from '../workers/worker';
 import type { ModelRouter } from '../activities/models/router';
 import type { Metrics } from '../lib/metrics';
+import type { Lookup } from '../activities/net/guarded-http';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { resolveTemporalCli } = require('../scripts/temporal-cli.js');
@@ -61,13 +62,14 @@ export function workflowBundle() {
 export async function startTestWorker(
   env: TestWorkflowEnvironment,
   config: Config,
-  extra: { router?: ModelRouter; metrics?: Metrics } = {},
+  extra: { router?: ModelRouter; metrics?: Metrics; lookup?: Lookup } = {},
 ): Promise<Worker> {
   return createRobotWorker({
     connection: env.nativeConnection,
     config,
     router: extra.router,
     metrics: extra.metrics,
+    lookup: extra.lookup,
     // The suite bundles the workflows once (test/global-setup.ts); a benchmark run on its own bundles at start.
     workflowBundle: process.env.MC_TEST_WORKFLOW_BUNDLE ? workflowBundle() : undefined,
   });

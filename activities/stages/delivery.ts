@@ -1,7 +1,8 @@
 /**
  * Delivery, in two steps so that the `final` approval gate can sit between them: `delivery` formats the result
- * (a model call; its destinations are still `pending`), `deliverResult` makes it take effect. The only destination
- * today is the run itself (the report is the run's result); `deliverResult` marks it delivered.
+ * (a model call; its destinations are still `pending`), then it takes effect: the workflow sends it to each of the
+ * robot's destinations (workflows/run/delivery.ts, activities/delivery/). `deliverResult` is the step runs took
+ * before destinations existed (it only marks the run's own result delivered); it stays for their histories.
  */
 import type { StageInput, StageResult } from '../../contracts/activities';
 import { generateText } from '../models/structured';
@@ -13,8 +14,12 @@ import { feedbackSection, robotPreamble, StageContext } from './context';
 
 export interface Delivery {
   format: 'markdown';
+  /** The report; when it was too large for history, its beginning (the whole is in `contentArtifact`). */
   content: string;
-  destinations: { type: string; status: 'pending' | 'delivered' | 'failed'; detail?: string }[];
+  /** The artifact holding the whole formatted delivery (JSON), when it was too large for history. */
+  contentArtifact?: string;
+  /** `run` (the run's own result) and, once delivered, each configured destination (details in `state.delivery`). */
+  destinations: { type: string; status: 'pending' | 'delivered' | 'failed' | 'skipped'; detail?: string }[];
 }
 
 export async function delivery(ctx: StageContext, input: StageInput): Promise<StageResult<Delivery>> {

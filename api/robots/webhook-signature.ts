@@ -116,6 +116,17 @@ export function matchingSignature(opts: {
   return undefined;
 }
 
+/**
+ * Verify a signed request on its own (no robot involved): headers present, timestamp fresh, and a v2 signature (over
+ * the delivery id too) or a v1 one matching `secret`. For receivers of what we send (delivery webhooks) and tests.
+ */
+export function verify(opts: { secret: string; body: Buffer; signature: string | undefined; timestamp: string | undefined; deliveryId?: string; nowSeconds?: number }): CheckResult {
+  const check = checkRequest({ signature: opts.signature, timestamp: opts.timestamp, nowSeconds: opts.nowSeconds });
+  if (!check.ok) return check;
+  const matched = matchingSignature({ secret: opts.secret, body: opts.body, signature: opts.signature, timestamp: opts.timestamp!, deliveryId: opts.deliveryId, v1Accepted: true });
+  return matched ? { ok: true } : { ok: false, reason: 'signature does not match' };
+}
+
 /** Value at a simple JSON path (`$.a.b`, `$.items[0].id`), or undefined. */
 export function valueAtPath(payload: unknown, jsonPath: string): unknown {
   const steps = jsonPath.slice(1).match(/\.[A-Za-z0-9_-]+|\[\d+\]/g) ?? [];

@@ -46,7 +46,8 @@ export const deploymentOptions = (d: DeploymentDefaults): NonNullable<RunInput['
 /**
  * The RunInput a run of a stored robot starts with: a snapshot of the robot (id, name, role, **version**, tools,
  * model overrides, stage agents), its duty as the task unless one is given, its gates, budget and concurrency
- * limit. The Robot Host applies to manual runs (`api`) only.
+ * limit, and where its result goes (`delivery`, with `onDeliveryFailure`). The Robot Host applies to manual runs
+ * (`api`) only.
  */
 export function runInputOf(robot: StoredRobot, trigger: Trigger, extra: { task?: string; context?: Record<string, unknown> } = {}): RunInput {
   return {
@@ -67,6 +68,7 @@ export function runInputOf(robot: StoredRobot, trigger: Trigger, extra: { task?:
     host: trigger === 'api' ? robot.host : undefined,
     context: extra.context,
     concurrencyLimit: robot.concurrencyLimit,
+    ...(robot.delivery?.length ? { delivery: { destinations: robot.delivery, onFailure: robot.onDeliveryFailure ?? 'warn' } } : {}),
   };
 }
 

@@ -27,7 +27,7 @@ export interface FakeRunActivities {
   calls: { name: string; input: unknown }[];
   /** The `notify` calls only. */
   notified: NotifyCall[];
-  /** The `deliverResult` calls only. */
+  /** The `deliverResult` calls only (runs recorded before delivery destinations; today's runs make none). */
   delivered: FakeDelivery[];
 }
 

@@ -3,10 +3,11 @@
  * `revise` at a gate sends the run back to the stage before it, with the reviewer's feedback. Every stage but
  * Tasks is one stage activity under the run's budget; Tasks is the task graph (dag/executor.ts).
  */
-import { proxyActivities } from '@temporalio/workflow';
+import { patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import type { StageActivities } from '../../activities/stages';
 import type { Delivery } from '../../activities/stages/delivery';
+import { isClaimCheck } from '../../contracts/artifacts';
 import { STAGES, StageName } from '../../contracts/pipeline';
 import type { RunInput, StageState } from '../../contracts/run';
 import { runActivityOptions } from '../activity-options';
@@ -14,6 +15,7 @@ import type { DagExecutor } from '../dag/executor';
 import { RunBudget } from './budget';
 import { Gates } from './gates';
 import { now } from '../clock';
+import { DELIVERY_PATCH, deliverToDestinations, recordArtifacts } from './delivery';
 import { RunRecorder } from './recorder';
 
 /**
@@ -109,6 +111,8 @@ export class Pipeline {
     );
     context[stage.name] = result.output;
     stage.output = result.output;
+    // An output too large for history was kept in the artifact store: the run lists it.
+    if (isClaimCheck(result.output)) recordArtifacts(state, [result.output.claimCheck]);
     stage.summary = result.summary;
     this.budget.bill(stage, result.calls);
     stage.durationMs = Date.now() - started;
@@ -123,17 +127,38 @@ export class Pipeline {
     this.current = undefined;
   }
 
-  /** Delivery takes effect: the formatted result goes to the robot's destinations. */
+  /**
+   * Delivery takes effect: the formatted result goes to the robot's destinations (run/delivery.ts), each its own
+   * activity. Runs recorded before destinations existed replay the old single `deliverResult` step.
+   */
   async deliver(): Promise<void> {
     const state = this.run.state;
     const deliveryStage = this.run.stage('delivery');
     this.current = deliveryStage;
     state.currentStage = 'delivery';
-    const delivered = await this.quick.deliverResult(this.context.delivery as Delivery);
-    deliveryStage.output = delivered;
+    if (!patched(DELIVERY_PATCH)) {
+      const delivered = await this.quick.deliverResult(this.context.delivery as Delivery);
+      deliveryStage.output = delivered;
+      deliveryStage.status = 'done';
+      deliveryStage.finishedAt = now();
+      this.run.event('stage.completed', `delivery done: ${delivered.destinations.map((d) => `${d.type} ${d.status}`).join(', ')}`, 'delivery');
+      this.current = undefined;
+      state.result = delivered;
+      return;
+    }
+    const formatted = this.context.delivery;
+    const outcomes = await deliverToDestinations(this.input, this.run, this.task, formatted);
+    const destinations: Delivery['destinations'] = [
+      { type: 'run', status: 'delivered' },
+      ...outcomes.map((o) => ({ type: o.type, status: o.status, detail: o.error ?? o.target })),
+    ];
+    const delivered: Delivery = isClaimCheck(formatted)
+      ? { format: 'markdown', content: formatted.preview, contentArtifact: formatted.claimCheck.name, destinations }
+      : { ...(formatted as Delivery), destinations };
+    deliveryStage.output = isClaimCheck(formatted) ? formatted : delivered;
     deliveryStage.status = 'done';
     deliveryStage.finishedAt = now();
-    this.run.event('stage.completed', `delivery done: ${delivered.destinations.map((d) => `${d.type} ${d.status}`).join(', ')}`, 'delivery');
+    this.run.event('stage.completed', `delivery done: ${destinations.map((d) => `${d.type} ${d.status}`).join(', ')}`, 'delivery');
     this.current = undefined;
     state.result = delivered;
   }
