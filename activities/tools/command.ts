@@ -111,6 +111,11 @@ export const commandTool = defineTool<CommandArgs>({
       durationMs: r.durationMs,
       droppedBytes: r.droppedBytes,
     };
+    // In the sandbox, bwrap itself starts the program: a program that is not there is bwrap's own error and exit 1.
+    const notStarted = ctx.config.MC_COMMAND_SANDBOX === 'bwrap' && r.exitCode === 1 && /^bwrap: execvp /.exec(r.stderr);
+    if (notStarted) {
+      throw ApplicationFailure.create({ message: `command ${args.argv[0]} could not start: ${r.stderr.trim().replace(/^bwrap: /, '')}`, type: 'CommandFailed', nonRetryable: true, details: [ranOn] });
+    }
     if (r.timedOut) {
       throw ApplicationFailure.create({ message: `command ${args.argv[0]} killed after ${timeoutMs} ms`, type: 'CommandTimedOut', nonRetryable: true, details: [ranOn] });
     }
