@@ -104,6 +104,8 @@ export interface App {
   /** The app's routes and their OpenAPI document. */
   http: HttpApi;
   watcher: RunWatcher;
+  /** Stopped with the server, like the watcher: it calls Temporal. */
+  revocations: SessionRevocations;
 }
 
 export function createApp(deps: AppDeps): App {
@@ -155,7 +157,7 @@ export function createApp(deps: AppDeps): App {
   app.use((req, _res, next) => next(new NotFound(`no route for ${req.method} ${req.path}`)));
   app.use(openAiErrorMiddleware(log));
   app.use(errorMiddleware(log));
-  return { app, http, watcher };
+  return { app, http, watcher, revocations };
 }
 
 /** MC_TRUST_PROXY as Express's "trust proxy" takes it: `true`, a hop count, or addresses / CIDRs / names. */
@@ -192,7 +194,7 @@ export interface WebServer {
 }
 
 export async function startWebServer(deps: AppDeps, opts: { port?: number; host?: string } = {}): Promise<WebServer> {
-  const { app, watcher } = createApp(deps);
+  const { app, watcher, revocations } = createApp(deps);
   const server = http.createServer(app);
   const host = opts.host ?? deps.config.MC_HOST;
   await new Promise<void>((resolve, reject) => {
@@ -209,7 +211,7 @@ export async function startWebServer(deps: AppDeps, opts: { port?: number; host?
     stop: async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
-      await watcher.stop();
+      await Promise.all([watcher.stop(), revocations.stop()]);
       await closed;
     },
   };

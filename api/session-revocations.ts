@@ -29,6 +29,9 @@ export class SessionRevocations {
   /** Reads happen one after another; `queued` is the next one, not started yet, that new checks may join. */
   private chain: Promise<void> = Promise.resolve();
   private queued?: Promise<void>;
+  /** Aborts the read in flight when the API stops, so no call outlives the connection its owner closes. */
+  private current?: AbortController;
+  private stopped = false;
 
   constructor(
     private readonly client: Client,
@@ -51,6 +54,13 @@ export class SessionRevocations {
     this.revoked.set(revocation.sid, revocation.until);
   }
 
+  /** Stop: abort the read in flight and wait until none is left (called before the Temporal connection closes). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.current?.abort();
+    await this.chain.catch(() => undefined);
+  }
+
   /** Whether the session was signed out, as Temporal has it at the time of this call. */
   async isRevoked(sid: string): Promise<boolean> {
     await this.sync();
@@ -65,9 +75,16 @@ export class SessionRevocations {
     if (this.queued) return this.queued;
     const next = this.chain
       .catch(() => undefined)
-      .then(() => {
+      .then(async () => {
         this.queued = undefined;
-        return this.read();
+        if (this.stopped) throw new Unavailable('the API is stopping');
+        const abort = new AbortController();
+        this.current = abort;
+        try {
+          await this.client.withAbortSignal(abort.signal, () => this.read());
+        } finally {
+          if (this.current === abort) this.current = undefined;
+        }
       });
     this.queued = next;
     this.chain = next;
