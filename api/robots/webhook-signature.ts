@@ -17,6 +17,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../../lib/config';
+import { sign, signV2 } from '../../lib/webhook-signing';
 
 export const SIGNATURE_HEADER = 'x-mc-signature';
 export const TIMESTAMP_HEADER = 'x-mc-timestamp';
@@ -45,15 +46,7 @@ export function webhookSecret(masterKey: string, robotId: string, keyId: string)
   return `whsec_${createHmac('sha256', masterKey).update(`${robotId}:${keyId}`).digest('base64url')}`;
 }
 
-/** Version 1 (legacy): `sha256=<hex>` over `timestamp + "." + body`. The delivery id is not covered. */
-export function sign(secret: string, timestamp: string | number, body: Buffer | string): string {
-  return `sha256=${createHmac('sha256', secret).update(`${timestamp}.`).update(body).digest('hex')}`;
-}
-
-/** Version 2: `v2=<hex>` over `"v2." + timestamp + "." + deliveryId + "." + body` (deliveryId '' when there is none). */
-export function signV2(secret: string, timestamp: string | number, deliveryId: string | undefined, body: Buffer | string): string {
-  return `v2=${createHmac('sha256', secret).update(`v2.${timestamp}.${deliveryId ?? ''}.`).update(body).digest('hex')}`;
-}
+export { sign, signV2 };
 
 export type SignatureVersion = 'v2' | 'v1';
 
