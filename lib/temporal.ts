@@ -5,12 +5,13 @@
  */
 import fs from 'node:fs';
 import { InterceptingCall, Interceptor } from '@grpc/grpc-js';
-import { Client, Connection, GrpcRetryOptions, isRetryableError, makeGrpcRetryInterceptor } from '@temporalio/client';
+import { Client, Connection, GrpcRetryOptions, isRetryableError } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import { SearchAttributeType } from '@temporalio/common';
 import { ALL_SEARCH_ATTRIBUTES } from '../contracts/search-attributes';
 import type { Config } from './config';
+import { guardedInterceptors } from './grpc-close-guard';
 
 export function temporalAddress(c: Config): string {
   return c.TEMPORAL_ADDRESS ?? `127.0.0.1:${c.MC_TEMPORAL_PORT}`;
@@ -72,8 +73,9 @@ export async function connectClient(c: Config): Promise<Client> {
     address: temporalAddress(c),
     tls: tlsOptions(c),
     apiKey: c.TEMPORAL_API_KEY,
-    // Outermost first: the deadline is set before the retry interceptor sees the call.
-    interceptors: [deadlineInterceptor(c.MC_TEMPORAL_TIMEOUT_MS), makeGrpcRetryInterceptor(apiRetryOptions)],
+    // Outermost first: the deadline is set before the retry interceptor sees the call; below the retries, a closed
+    // connection ends a waiting retry instead of throwing from its timer (./grpc-close-guard.ts).
+    interceptors: [deadlineInterceptor(c.MC_TEMPORAL_TIMEOUT_MS), ...guardedInterceptors(apiRetryOptions)],
   });
   return new Client({ connection, namespace: c.TEMPORAL_NAMESPACE });
 }

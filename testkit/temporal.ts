@@ -15,6 +15,7 @@ import { createRobotWorker } from '../workers/worker';
 import type { ModelRouter } from '../activities/models/router';
 import type { Metrics } from '../lib/metrics';
 import type { Lookup } from '../activities/net/guarded-http';
+import { closeSafeConnection } from '../lib/grpc-close-guard';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { resolveTemporalCli } = require('../scripts/temporal-cli.js');
@@ -34,6 +35,8 @@ export async function createTestEnv(extraArgs: string[] = []): Promise<TestWorkf
   // `npm test` resolves the CLI once (scripts/test.js); a benchmark run directly resolves it here.
   const cliPath = process.env.TEMPORAL_CLI_PATH ?? resolveTemporalCli();
   return TestWorkflowEnvironment.createLocal({
+    // A retry still waiting when the environment is torn down ends quietly instead of throwing into the next test file.
+    plugins: [closeSafeConnection],
     server: {
       executable: { type: 'existing-path', path: cliPath },
       ip: '127.0.0.1',
@@ -74,7 +77,8 @@ export async function createExistingServerEnv(address: string, namespace = TEST_
     }
   })();
   await namespaceReady;
-  const env = await TestWorkflowEnvironment.createFromExistingServer({ address, namespace });
+  // Like the dev-server environment: a retry still waiting at teardown ends quietly.
+  const env = await TestWorkflowEnvironment.createFromExistingServer({ address, namespace, plugins: [closeSafeConnection] });
   openEnvs++;
   const teardown = env.teardown.bind(env);
   // The SDK's teardown closes the connections; the namespace goes with the last environment of the process.
