@@ -78,7 +78,7 @@ export const EnvSchema = z.object({
   // ---- Limits (api/http/rate-limits.ts; each counter is per API process) ----------------------------------------
   /** The window every rate limit below counts in, in seconds. */
   MC_RATE_LIMIT_WINDOW_SECONDS: int(1, 86_400).default(60),
-  /** Requests per window from one client address (all but /healthz). */
+  /** Requests per window from one client address (all but /healthz and /readyz). */
   MC_RATE_LIMIT_PER_ADDRESS: int(1, 10_000_000).default(3000),
   /** Requests per window with one credential (an API key, the admin password, one page session). */
   MC_RATE_LIMIT_PER_KEY: int(1, 10_000_000).default(3000),
