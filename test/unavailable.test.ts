@@ -64,7 +64,9 @@ afterAll(async () => {
 });
 
 test('When a call waits on purpose longer than MC_TEMPORAL_TIMEOUT_MS (a long poll for a result, an update), then the deadline does not cut it off', async () => {
-  const client = await connectClient({ ...config, MC_TEMPORAL_TIMEOUT_MS: 300 });
+  // Ordinary calls (start, query) must fit in the deadline even on a busy machine; the waits below outlast it.
+  const timeoutMs = 2000;
+  const client = await connectClient({ ...config, MC_TEMPORAL_TIMEOUT_MS: timeoutMs });
   try {
     const handle = await client.workflow.start(robotRunWorkflow, {
       taskQueue: config.MC_TASK_QUEUE,
@@ -72,9 +74,10 @@ test('When a call waits on purpose longer than MC_TEMPORAL_TIMEOUT_MS (a long po
       args: [{ task: 'Wait at the gate', robot: { id: 'adhoc', name: 'A', role: 'B', version: 0 }, trigger: 'api', approvals: { gates: [{ at: 'delivery' }] } }],
     });
     const result = handle.result();
-    // At the gate (a query answers within the 300 ms; the server and worker are local), then wait past the deadline.
+    // At the gate (a query that misses the deadline is simply asked again), then wait well past the deadline: the
+    // result's long poll has been open all along.
     await eventually(async () => (await handle.query(runStateQuery)).status === 'Review', 30_000, 100);
-    await new Promise((r) => setTimeout(r, 1500));
+    await new Promise((r) => setTimeout(r, timeoutMs * 1.5));
     const decided = await handle.executeUpdate(decideUpdate, { args: [{ gate: 'delivery', decision: 'approve', by: 'test', channel: 'api' }] });
     expect(decided.approvals).toHaveLength(1);
     expect(((await result) as RunState).status).toBe('Done');
