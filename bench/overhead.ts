@@ -32,9 +32,10 @@ async function main() {
   const sequential = arg('sequential', 40);
   const concurrent = arg('concurrent', 200);
   const env = await createTestEnv();
-  const config = loadConfig({ MC_MODEL_PROVIDER: 'offline', MC_OFFLINE_DELAY_MS: '0', MC_TASK_QUEUE: `bench-${randomUUID()}` });
+  const config = loadConfig({ TEMPORAL_NAMESPACE: env.namespace ?? 'default', MC_MODEL_PROVIDER: 'offline', MC_OFFLINE_DELAY_MS: '0', MC_TASK_QUEUE: `bench-${randomUUID()}` });
   const worker = await Worker.create({
     connection: env.nativeConnection,
+    namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.MC_TASK_QUEUE,
     workflowsPath: require.resolve('./workflows'),
     activities: { ...createActivities(createActivityDeps(config)), noop: async (stage: string) => stage },
