@@ -189,12 +189,24 @@ function dragAndDrop(box) {
     ev.dataTransfer.effectAllowed = 'move';
     box.classList.add('dragging');
   });
-  box.addEventListener('dragend', () => {
+  const release = () => {
     dragged = undefined;
     box.classList.remove('dragging');
     box.dispatchEvent(new Event('redraw'));
     for (const z of $$('.drop-target', box)) z.classList.remove('drop-target');
+  };
+  // Hold redraws from the moment a draggable card is pressed, not only once the drag has started: a redraw between
+  // the press and the first move would replace the card under the pointer, and the browser's drag would start on a
+  // detached element (or not at all). A press that becomes no drag releases on pointerup.
+  box.addEventListener('pointerdown', (ev) => {
+    if (ev.button === 0 && ev.target.closest?.('.card[draggable="true"]')) box.classList.add('dragging');
   });
+  // After the click that follows this pointerup (a link on the card must still be there to be clicked).
+  const unpressed = () => setTimeout(() => {
+    if (!dragged && box.classList.contains('dragging')) release();
+  });
+  document.addEventListener('pointerup', unpressed);
+  box.addEventListener('dragend', release);
   box.addEventListener('dragover', (ev) => {
     const zone = ev.target.closest?.('.column')?.querySelector('[data-drop]');
     if (!zone || !dragged) return;
@@ -212,6 +224,7 @@ function dragAndDrop(box) {
     zone.classList.remove('drop-target');
     void decide(r, zone.dataset.drop === 'Done' ? 'approve' : 'reject');
   });
+  return () => document.removeEventListener('pointerup', unpressed);
 }
 
 /** Pending and Review cards say what they wait for: the host, a slot, a command's approval (from the run's state). */
@@ -268,7 +281,7 @@ export function boardView(root) {
   detailRefresh = () => !board.classList.contains('dragging') && renderBoard(board, search.value);
   board.addEventListener('redraw', draw);
   keyboard(board);
-  dragAndDrop(board);
+  const stopDragging = dragAndDrop(board);
   let lookup;
   search.addEventListener('input', () => {
     draw();
@@ -296,6 +309,7 @@ export function boardView(root) {
   const ticker = setInterval(draw, 15_000);
   return () => {
     offs.forEach((off) => off());
+    stopDragging();
     clearInterval(ticker);
     stopActivity();
     stopCharts();
