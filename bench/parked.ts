@@ -116,7 +116,8 @@ async function main() {
   const width = Math.max(...rows.map((r) => r[0].length));
   console.log(`\n| ${'measure'.padEnd(width)} | value |\n|${'-'.repeat(width + 2)}|-------|`);
   for (const [k, v] of rows) console.log(`| ${k.padEnd(width)} | ${v} |`);
-  console.log(JSON.stringify({ n, cache, concurrency, parkSeconds, rssIdle, rssParked, rssDone, approvedSeconds, doneSeconds }));
+  const done = await count('Done');
+  console.log(JSON.stringify({ bench: 'parked', n, cache, concurrency, parkSeconds, rssIdle, rssParked, rssDone, approvedSeconds, doneSeconds, done }));
 
   worker.shutdown();
   await running;
