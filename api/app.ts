@@ -15,10 +15,12 @@ import type { Config } from '../lib/config';
 import { CredentialStore, resolveCredential, resolveSecretKey } from '../lib/credentials';
 import { createLogger } from '../lib/log';
 import type { Metrics } from '../lib/metrics';
-import { Credentials, requireAuth } from './auth';
+import { Credentials, identify, requireAuth } from './auth';
 import { IntegrationService } from './chat/integrations';
 import { NotFound } from './errors';
 import { errorMiddleware } from './http/error-middleware';
+import { requireJsonBody, securityHeaders, verifyJsonDepth } from './http/protection';
+import { createRateLimiters } from './http/rate-limits';
 import { HttpApi } from './http/route';
 import { RobotService } from './robots/service';
 import { RobotStore } from './robots/store';
@@ -42,6 +44,7 @@ import { vendorRoutes } from './routes/vendor';
 import { RunService } from './run-service';
 import { RunStats } from './run-stats';
 import { RunWatcher } from './run-watcher';
+import { SessionRevocations } from './session-revocations';
 import { type ChatCompletion, createChatCompletion } from './use-cases/chat-completion';
 import { createReceiveChat, type ReceiveChat } from './use-cases/receive-chat';
 import { createReceiveWebhook, type ReceiveWebhook } from './use-cases/receive-webhook';
@@ -78,6 +81,8 @@ export interface UseCases {
   /** Requests from chat platforms, and a robot's chat integrations. */
   receiveChat: ReceiveChat;
   integrations: IntegrationService;
+  /** Page sessions signed out, as Temporal holds them. */
+  revocations: SessionRevocations;
 }
 
 /** How long the API keeps a resolved verification secret (a signing secret, a webhook token) in memory. */
@@ -86,11 +91,23 @@ const SECRET_CACHE_MS = 15_000;
 export function createUseCases(deps: AppDeps): UseCases {
   const store = new RobotStore(deps.client);
   const runs = new RunService(deps.client, deps.config);
-  const watcher = new RunWatcher(deps.client, runs);
+  const c = deps.config;
+  const watcher = new RunWatcher(deps.client, runs, {
+    catchupMaxAgeMs: c.MC_SSE_CATCHUP_MAX_AGE_SECONDS * 1000,
+    catchupMaxRuns: c.MC_SSE_CATCHUP_MAX_RUNS,
+    catchupMaxEvents: c.MC_SSE_CATCHUP_MAX_EVENTS,
+    catchupMaxBytes: c.MC_SSE_CATCHUP_MAX_BYTES,
+  });
   const startRun = createStartRun({ client: deps.client, config: deps.config, metrics: deps.metrics, robots: store, onStarted: (id) => watcher.watch(id) });
   const webhookKey = resolveWebhookKey(deps.config);
   const robots = new RobotService({ client: deps.client, config: deps.config, store, runs, startRun, webhookKey });
-  const receiveWebhook = createReceiveWebhook({ robots: store, startRun, webhookKey });
+  const receiveWebhook = createReceiveWebhook({
+    robots: store,
+    startRun,
+    webhookKey,
+    maxJsonDepth: deps.config.MC_MAX_JSON_DEPTH,
+    v1Until: deps.config.MC_WEBHOOK_V1_UNTIL,
+  });
   const artifacts = createArtifactStore(artifactDir(deps.config));
   const chat = createChatCompletion({ client: deps.client, startRun, runs, watcher, robots: store, artifacts });
   // The key is read (or generated) when the first credential is stored, not at start-up.
@@ -106,9 +123,10 @@ export function createUseCases(deps: AppDeps): UseCases {
     value.catch(() => cached.delete(name));
     return value;
   };
-  const receiveChat = createReceiveChat({ client: deps.client, config: deps.config, robots: store, secret, metrics: deps.metrics, maxJsonDepth: 64 });
+  const receiveChat = createReceiveChat({ client: deps.client, config: deps.config, robots: store, secret, metrics: deps.metrics, maxJsonDepth: deps.config.MC_MAX_JSON_DEPTH });
   const integrations = new IntegrationService({ client: deps.client, config: deps.config, robots, store, credentials, onCredentialChanged: (name) => cached.delete(name) });
   const fleet = new FleetService(deps.client, deps.config);
+  const revocations = new SessionRevocations(deps.client, deps.config.MC_TASK_QUEUE);
   return {
     runs,
     robots,
@@ -123,6 +141,7 @@ export function createUseCases(deps: AppDeps): UseCases {
     stats: new RunStats(runs),
     receiveChat,
     integrations,
+    revocations,
   };
 }
 
@@ -132,17 +151,25 @@ export interface App {
   http: HttpApi;
   watcher: RunWatcher;
   fleet: FleetService;
+  /** Stopped with the server, like the watcher: it calls Temporal. */
+  revocations: SessionRevocations;
 }
 
 export function createApp(deps: AppDeps): App {
   const useCases = createUseCases(deps);
-  const { runs, robots, startRun, receiveWebhook, chat, watcher, artifacts, credentials, fleet, activity, stats, receiveChat, integrations } = useCases;
+  const { runs, robots, startRun, receiveWebhook, chat, watcher, artifacts, credentials, fleet, activity, stats, receiveChat, integrations, revocations } = useCases;
   registerRunGauge(deps.metrics, runs);
 
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  if (deps.config.MC_TRUST_PROXY) app.set('trust proxy', trustProxy(deps.config.MC_TRUST_PROXY));
   const http = new HttpApi(app);
+  // Security headers (strict CSP) on every response, errors and public routes included (http/protection.ts).
+  app.use(securityHeaders());
+  // Rate limits (http/rate-limits.ts): per address first, for everything but health.
+  const limits = createRateLimiters(deps.config);
+  app.use(limits.perAddress);
 
   // Public routes, then everything else behind credentials. Webhooks authenticate by signature over the raw body,
   // so they come before the credentials middleware and the JSON parser.
@@ -151,17 +178,22 @@ export function createApp(deps: AppDeps): App {
     healthRoute,
     ...hookRoutes(receiveWebhook, deps.config.MC_WEBHOOK_MAX_BODY),
     ...chatInboundRoutes(receiveChat, deps.config.MC_WEBHOOK_MAX_BODY),
-    ...sessionRoutes(deps.credentials, WEB_DIR),
+    ...sessionRoutes(deps.credentials, WEB_DIR, { maxJsonDepth: deps.config.MC_MAX_JSON_DEPTH, loginLimiter: limits.login, revocations }),
   );
-  // /v1 checks the same keys itself first, so that a refusal is in OpenAI's error shape.
+  // Credentials: who the request is, and the limit on failing them (for /v1 too); /v1 then checks the keys itself,
+  // so that a refusal is in OpenAI's error shape; everything else needs credentials, and a state change with the
+  // page's cookie must come from this site (403 otherwise); then the limits per credential.
+  app.use(identify(deps.credentials, revocations), limits.authFailures);
   app.use('/v1', openAiAuth(deps.credentials));
-  http.requireCredentials(requireAuth(deps.credentials));
+  http.requireCredentials(requireAuth(), ...limits.perKey);
 
   app.use(express.static(WEB_DIR, { index: 'index.html', extensions: ['html'] }));
-  app.use(express.json({ limit: deps.config.MC_MAX_BODY }));
+  // Bodies are JSON (415 otherwise), at most MC_MAX_BODY (413) and MC_MAX_JSON_DEPTH deep (400).
+  app.use(requireJsonBody());
+  app.use(express.json({ limit: deps.config.MC_MAX_BODY, verify: verifyJsonDepth(deps.config.MC_MAX_JSON_DEPTH) }));
   http.add(
     ...systemRoutes(deps.config, deps.metrics, runs),
-    ...eventRoutes(runs, watcher),
+    ...eventRoutes(runs, watcher, { maxStreamsPerKey: deps.config.MC_SSE_MAX_PER_KEY, pingMs: deps.config.MC_SSE_PING_SECONDS * 1000 }),
     ...runRoutes(runs, startRun),
     ...compoundRoutes(runs, startRun),
     ...robotRoutes(robots),
@@ -177,7 +209,14 @@ export function createApp(deps: AppDeps): App {
   app.use((req, _res, next) => next(new NotFound(`no route for ${req.method} ${req.path}`)));
   app.use(openAiErrorMiddleware(log));
   app.use(errorMiddleware(log));
-  return { app, http, watcher, fleet };
+  return { app, http, watcher, fleet, revocations };
+}
+
+/** MC_TRUST_PROXY as Express's "trust proxy" takes it: `true`, a hop count, or addresses / CIDRs / names. */
+function trustProxy(v: string): boolean | number | string {
+  if (v === 'true') return true;
+  if (/^\d+$/.test(v)) return Number(v);
+  return v;
 }
 
 /** mc_runs{status}: runs per status, counted from Temporal visibility at scrape time (true across processes). */
@@ -207,7 +246,7 @@ export interface WebServer {
 }
 
 export async function startWebServer(deps: AppDeps, opts: { port?: number; host?: string } = {}): Promise<WebServer> {
-  const { app, watcher, fleet } = createApp(deps);
+  const { app, watcher, fleet, revocations } = createApp(deps);
   const server = http.createServer(app);
   const host = opts.host ?? deps.config.MC_HOST;
   await new Promise<void>((resolve, reject) => {
@@ -225,7 +264,7 @@ export async function startWebServer(deps: AppDeps, opts: { port?: number; host?
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       fleet.stop();
-      await watcher.stop();
+      await Promise.all([watcher.stop(), revocations.stop()]);
       await closed;
     },
   };

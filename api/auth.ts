@@ -8,7 +8,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { RequestHandler } from 'express';
 import type { Config } from '../lib/config';
-import { sessionFromRequest, validSession } from './session';
+import { refuseCrossSite } from './http/protection';
+import type { SessionRevocations } from './session-revocations';
+import { sessionFromRequest, verifySession } from './session';
 
 export interface Credentials {
   apiKeys: string[];
@@ -56,15 +58,42 @@ export function bearerToken(header: string | undefined): string | undefined {
 export const allSecrets = (creds: Credentials) => [...creds.apiKeys, ...(creds.adminPassword ? [creds.adminPassword] : [])];
 
 /**
- * Accepts an API key (or the admin password) as a bearer token, or a page session cookie. A browser asking for
- * a page without either is sent to the login page; everything else gets a 401.
+ * Who a request is, without answering it: sets `res.locals.principal` (`key:<digest>` or `session:<id>`, what the
+ * rate limits count; never the secret itself) when it carries a valid API key (or the admin password) as a bearer
+ * token, or a page session cookie that is signed, unexpired and not signed out (asked of Temporal, see
+ * ./session-revocations.ts); for a session also `res.locals.cookieAuth` and `res.locals.sessionValid`, which an
+ * open event stream calls again to end itself when the session is signed out.
  */
-export function requireAuth(creds: Credentials): RequestHandler {
+export function identify(creds: Credentials, revocations: SessionRevocations): RequestHandler {
   const secrets = allSecrets(creds);
-  return (req, res, next) => {
+  return function identify(req, res, next) {
     const token = bearerToken(req.headers.authorization);
-    if (token && matchesSecret(token, secrets)) return next();
-    if (!token && validSession(creds, sessionFromRequest(req))) return next();
+    if (token) {
+      if (matchesSecret(token, secrets)) res.locals.principal = `key:${digest(token).toString('hex').slice(0, 24)}`;
+      return next();
+    }
+    const session = verifySession(creds, sessionFromRequest(req));
+    if (!session) return next();
+    revocations.isRevoked(session.sid).then((revoked) => {
+      if (!revoked) {
+        res.locals.principal = `session:${session.sid}`;
+        res.locals.cookieAuth = true;
+        res.locals.sessionValid = async () => session.expires > Date.now() && !(await revocations.isRevoked(session.sid));
+      }
+      next();
+    }, next);
+  };
+}
+
+/**
+ * Lets through a request `identify` recognised; a browser asking for a page without credentials is sent to the
+ * login page, everything else gets a 401. A state change authenticated by the cookie (which the browser sends on
+ * its own) must come from one of this site's pages (403 otherwise, see http/protection.ts).
+ */
+export function requireAuth(): RequestHandler {
+  return function requireAuth(req, res, next) {
+    if (res.locals.principal) return next(res.locals.cookieAuth ? refuseCrossSite(req) : undefined);
+    const token = bearerToken(req.headers.authorization);
     if (!token && req.method === 'GET' && req.accepts(['json', 'html']) === 'html' && !req.path.startsWith('/api/')) {
       res.redirect(302, `/login?next=${encodeURIComponent(req.originalUrl)}`);
       return;

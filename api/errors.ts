@@ -39,6 +39,12 @@ export class AlreadyStarted extends Conflict {
 /** A request authenticated by a signature (webhooks) whose signature is missing, wrong or stale. */
 export class InvalidSignature extends DomainError {}
 
+/** The caller is known but may not do this (a cross-site request carrying the page's cookie). */
+export class Forbidden extends DomainError {}
+
+/** The body (or its absence) comes in a media type this endpoint does not take. */
+export class UnsupportedMediaType extends DomainError {}
+
 /** The caller has sent too much; `retryAfterSeconds` says when to try again. */
 export class RateLimited extends DomainError {
   constructor(

@@ -4,7 +4,15 @@
  * falls back to what Temporal keeps without a worker (the final result, or the memo the workflow mirrors its state
  * into). Throws domain errors (./errors.ts); returns the shapes of ./schemas.ts.
  */
-import { Client, WorkflowExecutionDescription, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import {
+  Client,
+  WorkflowExecutionDescription,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+  WorkflowUpdateStage,
+} from '@temporalio/client';
+import type { UpdateDefinition } from '@temporalio/common';
 import type { Config } from '../lib/config';
 import { runUiLink, temporalUiUrl } from '../lib/temporal';
 import {
@@ -23,7 +31,7 @@ import { McRobotId, McStatus, McTrigger } from '../contracts/search-attributes';
 import { emptyUsage, RUN_STATUSES } from '../contracts/pipeline';
 import type { RunStatus, StageName } from '../contracts/pipeline';
 import type { RunMemo, RunState } from '../contracts/run';
-import { Conflict, NotFound } from './errors';
+import { Conflict, NotFound, Unavailable } from './errors';
 import type { ApprovalBody, ApproveNodeBody, CompoundProgress, HostConfirmBody, HostMessageBody, ListRunsQuery, RunSummary, RunView } from './schemas';
 
 /** How long GET /api/runs/:id waits for a worker to answer the state query before falling back. */
@@ -217,11 +225,10 @@ export class RunService {
    */
   async nodeAction(id: string, nodeId: string, action: NodeAction, body?: ApproveNodeBody): Promise<NodeControlResult> {
     await this.requireOpen(id);
-    const handle = this.client.workflow.getHandle(id);
     try {
-      if (action === 'cancel') return await handle.executeUpdate(cancelNodeUpdate, { args: [{ nodeId }] });
-      if (action === 'retry') return await handle.executeUpdate(retryNodeUpdate, { args: [{ nodeId }] });
-      return await handle.executeUpdate(approveNodeUpdate, { args: [{ nodeId, decision: body!.decision, feedback: body!.feedback }] });
+      if (action === 'cancel') return await this.update(id, cancelNodeUpdate, [{ nodeId }]);
+      if (action === 'retry') return await this.update(id, retryNodeUpdate, [{ nodeId }]);
+      return await this.update(id, approveNodeUpdate, [{ nodeId, decision: body!.decision, feedback: body!.feedback }]);
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError) throw new Conflict((err.cause as Error | undefined)?.message ?? err.message, { nodeId, action });
       throw err;
@@ -266,7 +273,7 @@ export class RunService {
    */
   async decide(id: string, body: ApprovalBody): Promise<RunState> {
     await this.requireOpen(id);
-    return this.closedMeanwhile(() => this.client.workflow.getHandle(id).executeUpdate(decideUpdate, { args: [{ ...body, channel: 'api' }] }));
+    return this.closedMeanwhile(() => this.update(id, decideUpdate, [{ ...body, channel: 'api' }]));
   }
 
   /**
@@ -285,13 +292,34 @@ export class RunService {
   /** An answer to the Robot Host; answers with the state once the host has replied. */
   async message(id: string, body: HostMessageBody): Promise<RunState> {
     await this.requireOpen(id);
-    return this.client.workflow.getHandle(id).executeUpdate(hostMessageUpdate, { args: [body] });
+    return this.update(id, hostMessageUpdate, [body]);
   }
 
   /** Confirm the task the Robot Host stated; the pipeline starts. */
   async confirm(id: string, body: HostConfirmBody): Promise<RunState> {
     await this.requireOpen(id);
-    return this.client.workflow.getHandle(id).executeUpdate(hostConfirmUpdate, { args: [body] });
+    return this.update(id, hostConfirmUpdate, [body]);
+  }
+
+  /**
+   * Send an update to a run and wait for its answer. Only a worker can take an update (its validator runs in the
+   * workflow), so the wait for a worker to *accept* it is bounded (MC_UPDATE_ACCEPT_TIMEOUT_SECONDS): past it the
+   * request is a 503 saying no worker took it, instead of hanging. Once accepted, the answer may take as long as
+   * the work it waits for (the Robot Host's reply is a model call).
+   */
+  private async update<Ret, Arg>(id: string, def: UpdateDefinition<Ret, [Arg]>, args: [Arg]): Promise<Ret> {
+    const seconds = this.config.MC_UPDATE_ACCEPT_TIMEOUT_SECONDS;
+    const handle = this.client.workflow.getHandle(id);
+    let accepted;
+    try {
+      accepted = await this.client.withDeadline(Date.now() + seconds * 1000, () => handle.startUpdate(def, { args, waitForStage: WorkflowUpdateStage.ACCEPTED }));
+    } catch (err) {
+      if (!(err instanceof WorkflowUpdateRPCTimeoutOrCancelledError)) throw err;
+      throw new Unavailable(
+        `no worker took the request within ${seconds} s (is a worker running on task queue ${this.config.MC_TASK_QUEUE}?); it was not confirmed and may still apply when a worker picks the run up — a decision sent again with the same decisionId applies once`,
+      );
+    }
+    return accepted.result();
   }
 
   /** Number of runs per status, from visibility (for /metrics). */

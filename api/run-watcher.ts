@@ -5,7 +5,10 @@
  * through visibility. The state behind every event is read from Temporal (query, or the result/memo fallback),
  * so several API replicas each see every change, and a client that reconnects catches up from Temporal.
  *
- * Event ids are `<epoch ms>-<seq>-<run id>`: sortable by time, unique, and enough to resume (Last-Event-ID).
+ * Event ids are `<epoch ms>-<seq>-<run id>`: the same on every replica (they come from the run's own event), unique,
+ * and enough to resume (Last-Event-ID). Resuming is exact by identity: while this process still holds the last event
+ * a client got, the client gets every event published after it here, in the order they went out (events that share
+ * a millisecond included). Otherwise the missed events are read back from Temporal, bounded (see `since`).
  */
 import { EventEmitter, setMaxListeners } from 'node:events';
 import type { Client } from '@temporalio/client';
@@ -55,7 +58,29 @@ export interface RunWatcherOptions {
   maxWatched?: number;
   /** Events kept in memory for quick resume. */
   bufferSize?: number;
+  /** A catch-up from Temporal reaches back at most this far (ms); an older Last-Event-ID starts here. */
+  catchupMaxAgeMs?: number;
+  /** Most runs a catch-up from Temporal reads. */
+  catchupMaxRuns?: number;
+  /** Most events a catch-up sends (the newest are kept). */
+  catchupMaxEvents?: number;
+  /** Most bytes of event data a catch-up sends (the newest are kept). */
+  catchupMaxBytes?: number;
 }
+
+/** What a reconnecting client gets: the events it missed, and why the list is incomplete when it is. */
+export interface CatchUp {
+  events: StreamEvent[];
+  /** Set when the catch-up was cut to its bounds: the client should reload what it shows from the API. */
+  truncated?: string;
+}
+
+/**
+ * Reading back from Temporal (another replica's client, or one older than this process's memory), events of other
+ * runs from this long before the last one are sent again: a replica may publish an event a little after a later
+ * one of another run, so this margin trades a few possible duplicates (same ids) for no gap.
+ */
+export const RESUME_LOOKBACK_MS = 2000;
 
 /** One run being followed: the last event published, its long poll's abort, and whether history was read yet. */
 interface Follow {
@@ -74,10 +99,32 @@ export function parseEventId(id: string | undefined): { at: number; seq: number;
   return m ? { at: Number(m[1]), seq: Number(m[2]), runId: m[3] } : undefined;
 }
 
-const after = (e: StreamEvent, last: { at: number; seq: number; runId: string }) => {
-  const at = Date.parse(e.event.at);
-  return at > last.at || (at === last.at && e.runId === last.runId && e.event.seq > last.seq);
-};
+/** The data line of an event as the stream sends it (its size bounds a catch-up). */
+export const eventData = (e: StreamEvent) => JSON.stringify({ runId: e.runId, status: e.status, ...e.event, run: e.run });
+
+/**
+ * The events published after the one with id `lastEventId`, in publication order (by identity, not by time: events
+ * that share a millisecond are neither dropped nor repeated); undefined when it is not among them.
+ */
+export function publishedAfter(published: readonly StreamEvent[], lastEventId: string): StreamEvent[] | undefined {
+  const i = published.findIndex((e) => e.id === lastEventId);
+  return i < 0 ? undefined : published.slice(i + 1);
+}
+
+/** Runs `fn` over `items`, at most `n` at once. */
+async function mapLimit<T, R>(items: T[], n: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(n, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]);
+      }
+    }),
+  );
+  return out;
+}
 
 export class RunWatcher {
   private readonly emitter = new EventEmitter();
@@ -100,7 +147,16 @@ export class RunWatcher {
     private readonly runs: RunService,
     opts: RunWatcherOptions = {},
   ) {
-    this.opts = { discoverEveryMs: 1000, maxWatched: 500, bufferSize: 2000, ...opts };
+    this.opts = {
+      discoverEveryMs: 1000,
+      maxWatched: 500,
+      bufferSize: 2000,
+      catchupMaxAgeMs: 3_600_000,
+      catchupMaxRuns: 200,
+      catchupMaxEvents: 2000,
+      catchupMaxBytes: 1_000_000,
+      ...opts,
+    };
     this.emitter.setMaxListeners(0);
     // One listener per call in flight (each unlinked when its call ends); hundreds at once are expected.
     setMaxListeners(0, this.stopping.signal);
@@ -177,25 +233,53 @@ export class RunWatcher {
   }
 
   /**
-   * Events after `lastEventId`, for a client that reconnects: from memory when the buffer still reaches back
-   * that far, otherwise from Temporal (the runs that changed since then, read again).
+   * Events after `lastEventId`, for a client that reconnects. From memory, exactly, when this process still holds that
+   * event: everything published after it, in publication order. Otherwise from Temporal, bounded: the runs changed
+   * since then (at most `catchupMaxRuns`, reaching back at most `catchupMaxAgeMs`), their events after it — exact for
+   * the last event's own run (by sequence number), from RESUME_LOOKBACK_MS before it for the others — and at most
+   * `catchupMaxEvents` events and `catchupMaxBytes` bytes of them, the newest kept. A cut catch-up says so
+   * (`truncated`), so the client can reload from the API instead of trusting it is complete.
    */
-  async since(lastEventId: string | undefined): Promise<StreamEvent[]> {
+  async since(lastEventId: string | undefined): Promise<CatchUp> {
     const last = parseEventId(lastEventId);
-    if (!last) return [];
-    const oldest = this.buffer[0];
-    if (oldest && Date.parse(oldest.event.at) < last.at) return this.buffer.filter((e) => after(e, last));
-    const changed = await this.track(() => this.runs.list({ limit: 1000, changedSince: new Date(last.at) }));
+    if (!last) return { events: [] };
+    const fromMemory = publishedAfter(this.buffer, lastEventId!);
+    if (fromMemory) return this.bounded(fromMemory);
+    const floor = Math.max(last.at - RESUME_LOOKBACK_MS, Date.now() - this.opts.catchupMaxAgeMs);
+    const changed = await this.track(() => this.runs.list({ limit: this.opts.catchupMaxRuns, changedSince: new Date(floor) }));
+    const views = await mapLimit(changed, 8, (summary) => this.track(() => this.runs.get(summary.id)).catch(() => undefined));
     const out: StreamEvent[] = [];
-    for (const summary of changed) {
-      const view = await this.track(() => this.runs.get(summary.id)).catch(() => undefined);
+    changed.forEach((summary, k) => {
+      const view = views[k];
       const run = view ? glanceOf(view) : undefined;
       for (const event of view?.events ?? []) {
         const e: StreamEvent = { id: eventId(summary.id, event), runId: summary.id, status: view!.status, event, run };
-        if (after(e, last)) out.push(e);
+        const missed = summary.id === last.runId ? event.seq > last.seq : Date.parse(event.at) >= floor && e.id !== lastEventId;
+        if (missed) out.push(e);
       }
+    });
+    out.sort((a, b) => a.id.localeCompare(b.id, 'en', { numeric: true }));
+    const reasons: string[] = [];
+    if (last.at < floor + RESUME_LOOKBACK_MS) reasons.push(`reaches back at most ${Math.round(this.opts.catchupMaxAgeMs / 1000)} s`);
+    if (changed.length >= this.opts.catchupMaxRuns) reasons.push(`read at most ${this.opts.catchupMaxRuns} runs`);
+    return this.bounded(out, reasons);
+  }
+
+  /** Keep the newest events within the event and byte bounds. */
+  private bounded(events: StreamEvent[], reasons: string[] = []): CatchUp {
+    let kept = events;
+    if (kept.length > this.opts.catchupMaxEvents) {
+      kept = kept.slice(-this.opts.catchupMaxEvents);
+      reasons.push(`at most ${this.opts.catchupMaxEvents} events`);
     }
-    return out.sort((a, b) => a.id.localeCompare(b.id, 'en', { numeric: true }));
+    let bytes = 0;
+    let from = kept.length;
+    while (from > 0 && bytes + Buffer.byteLength(eventData(kept[from - 1])) <= this.opts.catchupMaxBytes) bytes += Buffer.byteLength(eventData(kept[--from]));
+    if (from > 0) {
+      kept = kept.slice(from);
+      reasons.push(`at most ${this.opts.catchupMaxBytes} bytes`);
+    }
+    return reasons.length ? { events: kept, truncated: `catch-up cut: ${reasons.join(', ')}` } : { events: kept };
   }
 
   /** Start following one run (idempotent). Called for runs this API starts, so no discovery delay applies. */

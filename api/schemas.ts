@@ -31,6 +31,28 @@ export const InlineRobot = z
   })
   .strict();
 
+/**
+ * A node of a caller-supplied graph. Approval is not part of the graph: a `requiresApproval` field is refused with a
+ * 400 that says where approval comes from, rather than accepted and ignored.
+ */
+export const SuppliedDagNode = DagNodeSpec.extend({
+  requiresApproval: z
+    .unknown()
+    .optional()
+    .describe('Not accepted (400): command nodes wait for a person unless `approvals.commands` is `pre-approved` in this request or in the robot\'s definition'),
+})
+  .strict()
+  .superRefine((n, ctx) => {
+    if (n.requiresApproval !== undefined) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['requiresApproval'],
+        message: 'approval is not part of the graph: set approvals.commands to "pre-approved" (in this request or the robot\'s definition) to run command nodes without asking',
+      });
+    }
+  })
+  .transform(({ requiresApproval: _ignored, ...node }) => node);
+
 export const CreateRunBody = named(
   'CreateRunBody',
   z
@@ -39,7 +61,7 @@ export const CreateRunBody = named(
       robot: InlineRobot.optional().describe('An ad-hoc robot for this run only'),
       robotId: RobotId.optional().describe('A stored robot (see /api/robots); the run uses its current definition and records its version'),
       options: CallerRunOptions.optional(),
-      dag: z.array(DagNodeSpec.strict()).min(1).max(200).optional().describe('A task graph to run instead of planning one; checked like a planner answer'),
+      dag: z.array(SuppliedDagNode).min(1).max(200).optional().describe('A task graph to run instead of planning one; checked like a planner answer'),
       approvals: ApprovalSettings.optional(),
       budget: BudgetSettings.optional(),
       host: z.boolean().optional().describe('Talk the task over with the Robot Host before the pipeline starts (default false for API callers)'),
@@ -472,7 +494,7 @@ export const HookHeaders = z.object({
   [DELIVERY_HEADER]: z
     .string()
     .optional()
-    .describe('Delivery id (`A-Z a-z 0-9 _ . : -`, up to 128): the same id starts at most one run. Without it, the signature identifies the request (a replay finds the first run).'),
+    .describe('Delivery id (`A-Z a-z 0-9 _ . : -`, up to 128), covered by the v2 signature: the same id starts at most one run. Without it (or with a legacy v1 signature, which does not cover it), the signature identifies the request (a replay finds the first run).'),
 });
 
 export const WebhookReply = named(

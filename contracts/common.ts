@@ -50,3 +50,27 @@ export const MAX_TEXT = 10_000;
 
 /** Who did something (a user name, an email, "ops"). */
 export const Actor = z.string().trim().min(1).max(200);
+
+/**
+ * Cut `text` to at most `max` characters, ending with "…" when cut, without splitting a surrogate pair.
+ *
+ * @example clip('abcdef', 4) // → 'abc…'
+ */
+export function clip(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let cut = text.slice(0, Math.max(0, max - 1));
+  if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
+  return `${cut}…`;
+}
+
+/**
+ * Text a model wrote or derived from user input (a title, a goal), bounded: longer text is shortened with `clip`,
+ * never refused, so the length of someone's task can never fail a run. Caller-supplied fields keep plain `.max()`
+ * limits (a 400 says what is too long).
+ */
+export const shortText = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .transform((s) => clip(s, max));

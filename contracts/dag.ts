@@ -4,7 +4,7 @@
  * (which runs the same checks before it answers). Pure: no Node imports, no I/O, no clock, no randomness.
  */
 import { z } from 'zod';
-import { IsoTime, NodeId } from './common';
+import { IsoTime, NodeId, shortText } from './common';
 import { ModelCallRecord, MODEL_TIERS, Usage } from './pipeline';
 
 /** What a node does. Model kinds are routed through the routing table; `tool` and `command` run a registry tool. */
@@ -40,8 +40,6 @@ export const DagNodeSpec = z.object({
   args: z.record(z.unknown()).optional(),
   /** Named worker ("desktop") task queue that must run this node (command nodes). */
   worker: NodeId.optional(),
-  /** Command nodes wait for a person's `approveNode` decision unless this is false (default true). */
-  requiresApproval: z.boolean().optional(),
   /**
    * Latency the offline model simulates for this node's own call, in milliseconds (tests, demos, bench/dag.ts).
    * Real providers ignore it. Overrides MC_OFFLINE_DELAY_MS for this call only.
@@ -50,9 +48,25 @@ export const DagNodeSpec = z.object({
 });
 export type DagNodeSpec = z.infer<typeof DagNodeSpec>;
 
-/** A plan: what the planner model must answer. */
+/** A plan: nodes as a caller supplies them (limits enforced: a caller's too-long title is refused). */
 export const DagPlan = z.object({ nodes: z.array(DagNodeSpec).max(1000) });
 export type DagPlan = z.infer<typeof DagPlan>;
+
+/**
+ * One node as the planner model answers it. The same fields as DagNodeSpec, except that text the model chose (often
+ * copied from the task: a long URL, a 400-character word) is shortened to the limit instead of failing the plan, and
+ * that there is no approval field: unknown keys such as `requiresApproval` are dropped, so nothing a model writes
+ * can let a command node skip its approval (that comes from `approvals.commands` only, see ./gates.ts).
+ */
+export const PlannerNodeSpec = DagNodeSpec.extend({
+  title: shortText(200),
+  instructions: shortText(8000),
+  expectedOutput: shortText(4000),
+}).strip();
+
+/** What the planner model must answer. */
+export const PlannerAnswer = z.object({ nodes: z.array(PlannerNodeSpec).max(1000) });
+export type PlannerAnswer = z.infer<typeof PlannerAnswer>;
 
 /** Where a node runs: the run's own task queue, or a desktop's queue (resolved by the planner from the tool registry). */
 export const NodePlacement = z.discriminatedUnion('on', [
@@ -61,8 +75,15 @@ export const NodePlacement = z.discriminatedUnion('on', [
 ]);
 export type NodePlacement = z.infer<typeof NodePlacement>;
 
-/** A planned node plus where it runs. */
-export const PlannedNode = DagNodeSpec.extend({ placement: NodePlacement });
+/** A planned node plus where it runs and, for desktop tools, whether it waits for a person first. */
+export const PlannedNode = DagNodeSpec.extend({
+  placement: NodePlacement,
+  /**
+   * Set by the planner activity from the run's `approvals.commands` (false only when `pre-approved`), never taken
+   * from the graph itself. Command nodes wait for a person's `approveNode` decision unless this is false.
+   */
+  requiresApproval: z.boolean().optional(),
+});
 export type PlannedNode = z.infer<typeof PlannedNode>;
 
 /** `waiting`: a command node waiting for its approval. */

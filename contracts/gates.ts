@@ -42,12 +42,25 @@ export const EscalationContact = z
   .strict();
 export type EscalationContact = z.infer<typeof EscalationContact>;
 
+/**
+ * Who lets a `command` node (a program run on a desktop) start: `ask` (default) — each one waits for a person's
+ * approval (`POST /api/runs/:id/nodes/:nodeId/approval`); `pre-approved` — they run without asking. Only the robot's
+ * definition or the caller starting the run sets this, never the task graph (a planner's answer or a supplied graph):
+ * text that reaches a model must not be able to switch the approval off.
+ */
+export const COMMAND_APPROVAL_POLICIES = ['ask', 'pre-approved'] as const;
+export const CommandApproval = z.enum(COMMAND_APPROVAL_POLICIES);
+export type CommandApproval = z.infer<typeof CommandApproval>;
+
 export const ApprovalSettings = z
   .object({
     gates: z
       .array(GateSettings)
       .max(GATE_POINTS.length)
-      .refine((gates) => new Set(gates.map((g) => g.at)).size === gates.length, 'at most one gate per point'),
+      .refine((gates) => new Set(gates.map((g) => g.at)).size === gates.length, 'at most one gate per point')
+      .default([]),
+    /** Whether command nodes wait for a person (`ask`, the default) or are approved in advance (`pre-approved`). */
+    commands: CommandApproval.optional(),
     /** How many times a reviewer may send work back with feedback, per gate (default 3). */
     maxRevisions: z.number().int().min(0).max(20).optional(),
     /** Contact notified when a gate with `onTimeout: 'escalate'` reaches its deadline. */

@@ -141,3 +141,28 @@ export interface ChatIntegrationTaskResult {
   /** What the platform said (the bot's name, what was set up), or why it failed; never a secret. */
   detail: string;
 }
+
+// ---- sessionRevocationsWorkflow: page sessions ended before their expiry ---------------------------------------
+
+/** A page session ended by its owner (logout), kept until the session would have expired anyway. */
+export interface SessionRevocation {
+  /** The session id (from the cookie; not a secret on its own: the cookie's signature is). */
+  sid: string;
+  /** Epoch ms when the session expires; after that the revocation is no longer needed. */
+  until: number;
+}
+
+export interface SessionRevocationsInput {
+  /** Carried over continue-as-new: the revocations not yet expired. */
+  revoked: SessionRevocation[];
+  /** Continue-as-new once the history has this many events (default 2000; carried over). */
+  maxHistoryEvents?: number;
+}
+
+/** Revoke one session; sent with signal-with-start by whichever API replica signs the session out. */
+export const revokeSessionSignal = defineSignal<[SessionRevocation]>('revokeSession');
+/** The revocations in force (for operators; the API replicas read the workflow's history, which needs no worker). */
+export const revokedSessionsQuery = defineQuery<SessionRevocation[]>('revokedSessions');
+
+/** The one entity workflow per namespace that holds the revocations. */
+export const SESSION_REVOCATIONS_WORKFLOW_ID = 'mc-session-revocations';

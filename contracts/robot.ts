@@ -125,8 +125,8 @@ export type RobotSchedule = z.infer<typeof RobotSchedule>;
 /** Continuous mode: a long-lived loop that runs the robot again after each cycle, like a background monitor. */
 export const RobotContinuous = z
   .object({
-    /** Pause between the end of one cycle and the start of the next. */
-    pause: Duration.default('1m'),
+    /** Pause between the end of one cycle and the start of the next: at least 1s, so a loop cannot spin. */
+    pause: Duration.refine(atLeast(1000), 'must be at least 1s').default('1m'),
   })
   .strict();
 

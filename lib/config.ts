@@ -62,6 +62,42 @@ export const EnvSchema = z.object({
    * must share it. When unset, one is generated into MC_DATA_DIR (fine while they share that folder).
    */
   MC_SECRET_KEY: optionalString,
+  /** Deepest nesting of objects and arrays in any JSON body, webhooks included (deeper: 400 naming this limit). */
+  MC_MAX_JSON_DEPTH: int(4, 1000).default(64),
+  /**
+   * Which proxies' X-Forwarded-For to believe for the client address (rate limits, logs): unset = none (the socket's
+   * peer is the client), `true`, a hop count, or addresses/CIDRs/`loopback` (Express's "trust proxy").
+   */
+  MC_TRUST_PROXY: optionalString,
+
+  // ---- Limits (api/http/rate-limits.ts; each counter is per API process) ----------------------------------------
+  /** The window every rate limit below counts in, in seconds. */
+  MC_RATE_LIMIT_WINDOW_SECONDS: int(1, 86_400).default(60),
+  /** Requests per window from one client address (all but /healthz). */
+  MC_RATE_LIMIT_PER_ADDRESS: int(1, 10_000_000).default(3000),
+  /** Requests per window with one credential (an API key, the admin password, one page session). */
+  MC_RATE_LIMIT_PER_KEY: int(1, 10_000_000).default(3000),
+  /** Run starts per window with one credential (POST /api/runs, robot and schedule triggers, backfills, compound goals). */
+  MC_RATE_LIMIT_RUN_STARTS: int(1, 1_000_000).default(300),
+  /** Failed sign-ins per window from one client address; past it every sign-in from there waits for the window. */
+  MC_RATE_LIMIT_LOGIN: int(1, 100_000).default(10),
+  /** Requests refused for missing or wrong credentials per window from one address; past it, all such requests from there get 429. */
+  MC_RATE_LIMIT_AUTH_FAILURES: int(1, 1_000_000).default(60),
+  /**
+   * Seconds between the comment lines that keep an event stream alive through proxies; a stream opened with the
+   * page's cookie also re-checks its session then and ends once the session is signed out.
+   */
+  MC_SSE_PING_SECONDS: int(1, 300).default(15),
+  /** Event streams (GET /api/events, /api/runs/:id/stream) one credential may hold open on one API process. */
+  MC_SSE_MAX_PER_KEY: int(1, 100_000).default(20),
+  /** A stream's catch-up from Temporal (Last-Event-ID not in memory) reaches back at most this many seconds. */
+  MC_SSE_CATCHUP_MAX_AGE_SECONDS: int(1, 30 * 86_400).default(3600),
+  /** Most runs a catch-up from Temporal reads. */
+  MC_SSE_CATCHUP_MAX_RUNS: int(1, 10_000).default(200),
+  /** Most events one catch-up sends (the newest are kept; a cut catch-up is announced). */
+  MC_SSE_CATCHUP_MAX_EVENTS: int(1, 1_000_000).default(2000),
+  /** Most bytes of event data one catch-up sends (the newest are kept; a cut catch-up is announced). */
+  MC_SSE_CATCHUP_MAX_BYTES: int(1024, 100_000_000).default(1_000_000),
 
   // ---- Robots, schedules, webhooks ---------------------------------------------------------------------------
   /**
@@ -69,12 +105,26 @@ export const EnvSchema = z.object({
    * themselves are never stored. All API replicas must share it. When unset, one is generated into MC_DATA_DIR.
    */
   MC_WEBHOOK_KEY: optionalString,
+  /**
+   * Webhooks: until when version 1 signatures (`sha256=`, which do not cover the delivery id) are still accepted, an
+   * ISO date or time. Afterwards only v2 (`v2=`) is; set a past date (e.g. 2000-01-01) to refuse v1 now.
+   */
+  MC_WEBHOOK_V1_UNTIL: z
+    .string()
+    .refine((v) => !Number.isNaN(Date.parse(v)), 'must be an ISO date or time, e.g. 2027-03-01')
+    .transform((v) => new Date(v))
+    .default('2027-03-01'),
   /** Largest webhook body accepted by POST /hooks/:robotId (bigger deliveries get 413). */
   MC_WEBHOOK_MAX_BODY: z.string().default('256kb'),
   /** A continuous robot's loop continues-as-new once its history has this many events. */
   MC_CONTINUOUS_MAX_HISTORY: int(20, 50_000).default(1000),
   /** While runs wait for a concurrency slot, how often the robot's semaphore checks its holders still run (s). */
   MC_SLOT_CHECK_SECONDS: int(1, 86_400).default(30),
+  /**
+   * How long a decision (or another action on a run: node control, the Robot Host) waits for a worker to take it,
+   * in seconds; then the request answers 503 instead of waiting forever.
+   */
+  MC_UPDATE_ACCEPT_TIMEOUT_SECONDS: int(1, 600).default(15),
   /** How long POST /api/robots/generate-role waits for a worker to draft the role, in seconds. */
   MC_GENERATE_TIMEOUT_SECONDS: int(1, 600).default(60),
 
@@ -174,6 +224,14 @@ export const EnvSchema = z.object({
   MC_COMMAND_TIMEOUT_MS: int(100, 3_600_000).default(60_000),
   /** command: most bytes of stdout and of stderr kept (the rest is dropped and reported). */
   MC_COMMAND_MAX_OUTPUT_BYTES: int(1024, 50_000_000).default(200_000),
+  /**
+   * command: where programs run. `bwrap` (default): in a bubblewrap sandbox without the worker's environment,
+   * processes, files or network (activities/tools/sandbox.ts); the desktop worker refuses to start without it.
+   * `none`: directly, as the worker's user, with a scrubbed environment only (weaker: see the README).
+   */
+  MC_COMMAND_SANDBOX: z.enum(['bwrap', 'none']).default('bwrap'),
+  /** command: let sandboxed programs use the host's network (default: none, not even Temporal or the API). */
+  MC_COMMAND_NETWORK: bool.default('false'),
 });
 
 export type Config = z.infer<typeof EnvSchema>;

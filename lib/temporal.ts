@@ -10,6 +10,7 @@ import { temporal } from '@temporalio/proto';
 import { SearchAttributeType } from '@temporalio/common';
 import { ALL_SEARCH_ATTRIBUTES } from '../contracts/search-attributes';
 import type { Config } from './config';
+import { guardedInterceptors } from './grpc-close-guard';
 
 export function temporalAddress(c: Config): string {
   return c.TEMPORAL_ADDRESS ?? `127.0.0.1:${c.MC_TEMPORAL_PORT}`;
@@ -36,6 +37,8 @@ export async function connectClient(c: Config): Promise<Client> {
     address: temporalAddress(c),
     tls: tlsOptions(c),
     apiKey: c.TEMPORAL_API_KEY,
+    // The SDK's retries, and a closed connection that ends a waiting retry instead of throwing from its timer.
+    interceptors: guardedInterceptors(),
   });
   return new Client({ connection, namespace: c.TEMPORAL_NAMESPACE });
 }

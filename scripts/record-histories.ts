@@ -22,7 +22,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { createTestEnv, eventually, testConfig } from '../testkit/temporal';
-import { chatConversationWorkflow, robotContinuousWorkflow, robotRunWorkflow } from '../workflows';
+import { chatConversationWorkflow, robotContinuousWorkflow, robotRunWorkflow, sessionRevocationsWorkflow } from '../workflows';
 
 import type { ChatConversationInput, ChatInbound } from '../contracts/chat';
 import {
@@ -33,6 +33,7 @@ import {
   hostConfirmUpdate,
   hostMessageUpdate,
   retryNodeUpdate,
+  revokeSessionSignal,
   robotSlotsWorkflowId,
   runStateQuery,
   chatInboundSignal,
@@ -47,6 +48,8 @@ import { createDesktopWorker } from '../workers/desktop';
 /** What a scenario drives its runs with. */
 export interface Harness {
   client: Client;
+  /** Task queue of the run worker (for workflows other than runs). */
+  taskQueue: string;
   /** Task queue of the desktop worker (for `command` nodes). */
   desktopQueue: string;
   /** Base URL of the local site (http_fetch targets, escalation webhooks); it answers with the status last set (404 at first). */
@@ -283,12 +286,14 @@ export const SCENARIOS: Record<string, Scenario> = Object.fromEntries([
     return run;
   }),
   one('dag-desktop', async (h) => {
-    // Command nodes on the desktop: one needs no approval, one is approved, one rejected.
+    // Command nodes on the desktop (each waits for approval: the graph cannot waive it): two approved, one rejected.
     const args = { argv: [process.execPath, '-e', 'console.log("hi")'] };
     const command = (id: string, extra: Partial<DagNodeSpec> = {}) => node(id, [], { kind: 'command', args, worker: h.desktopQueue, ...extra });
-    const dag = [command('cmdB'), command('cmdC'), command('cmdA', { requiresApproval: false }), node('report', ['cmdB', 'cmdA'])];
+    const dag = [command('cmdB'), command('cmdC'), command('cmdA'), node('report', ['cmdB', 'cmdA'])];
     const run = await h.start(base('Run commands', { dag, options: { onNodeFailure: 'continue' } }));
-    await until(run, (s) => byId(s).cmdB?.status === 'waiting' && byId(s).cmdC?.status === 'waiting' && byId(s).cmdA?.status === 'done');
+    await until(run, (s) => ['cmdA', 'cmdB', 'cmdC'].every((id) => byId(s)[id]?.status === 'waiting'));
+    await run.executeUpdate(approveNodeUpdate, { args: [{ nodeId: 'cmdA', decision: 'approve' }] });
+    await until(run, (s) => byId(s).cmdA?.status === 'done');
     await run.executeUpdate(approveNodeUpdate, { args: [{ nodeId: 'cmdB', decision: 'approve' }] });
     await run.executeUpdate(approveNodeUpdate, { args: [{ nodeId: 'cmdC', decision: 'reject', feedback: 'no' }] });
     return run;
@@ -344,6 +349,25 @@ export const SCENARIOS: Record<string, Scenario> = Object.fromEntries([
       },
     },
   ],
+  one('session-revocations', async (h) => {
+    // The sign-out registry: revocations arrive (some already expired), expired ones are dropped, and it
+    // continues-as-new carrying the rest; the first run's history is recorded.
+    const workflowId = `mc-session-revocations-${randomUUID()}`;
+    const registry = await h.client.workflow.start(sessionRevocationsWorkflow, {
+      taskQueue: h.taskQueue,
+      workflowId,
+      args: [{ revoked: [{ sid: 'carried', until: Date.now() + 3_600_000 }], maxHistoryEvents: 12 }],
+    });
+    const first = h.client.workflow.getHandle(workflowId, registry.firstExecutionRunId);
+    for (let i = 0; (await first.describe()).status.name === 'RUNNING'; i++) {
+      await registry.signal(revokeSessionSignal, { sid: `s${i}`, until: Date.now() + (i % 2 ? 3_600_000 : 1) });
+      await wait(50);
+    }
+    // The registry never ends on its own: end the run it continued into, so that the recorder's wait for the
+    // recorded run's result (which follows continue-as-new) returns.
+    await h.client.workflow.getHandle(workflowId).terminate('recorded');
+    return first;
+  }),
   one('continuous', async (h) => {
     // A continuous robot loops for a while, then is cancelled.
     const run = await h.startContinuous(base('Loop'));
@@ -386,6 +410,7 @@ async function record(env: TestWorkflowEnvironment, site: Site, code: string, sc
   const taskQueue = config.MC_TASK_QUEUE;
   const harness: Harness = {
     client: env.client,
+    taskQueue,
     desktopQueue,
     siteUrl: site.url,
     setSiteStatus: site.setStatus,

@@ -41,7 +41,7 @@ describe('continuous mode', () => {
       role: 'Watches the status page.',
       duty: 'Check the status page.',
       workMode: 'autonomous',
-      continuous: { pause: '500ms' },
+      continuous: { pause: '1s' },
     });
     expect(created.status).toBe(201);
     expect(created.json.mode).toBe('continuous');

@@ -343,13 +343,15 @@ describe('desktops', () => {
     try {
       const dag = [
         node('cmdB', [], { kind: 'command', args: { argv }, worker: queues[1] }),
-        node('cmdA', [], { kind: 'command', args: { argv }, worker: queues[0], requiresApproval: false }),
+        node('cmdA', [], { kind: 'command', args: { argv }, worker: queues[0] }),
         node('report', ['cmdB', 'cmdA']),
       ];
       const handle = await start(input('Run commands', dag, { robot: desktopRobot }));
       const waiting = await nodeStatus(handle, 'cmdB', 'waiting');
       expect(waiting.status).toBe('Review');
+      await handle.executeUpdate(approveNodeUpdate, { args: [{ nodeId: 'cmdA', decision: 'approve' }] });
       await nodeStatus(handle, 'cmdA', 'done');
+      expect(byId(await handle.query(runStateQuery)).cmdB.status).toBe('waiting');
       await handle.executeUpdate(approveNodeUpdate, { args: [{ nodeId: 'cmdB', decision: 'approve' }] });
       const state = await handle.result();
       expect(state.status).toBe('Done');

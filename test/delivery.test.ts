@@ -15,6 +15,7 @@ import { apiClient, runWaiter } from './helpers/http';
 import { type FakePlatforms, type FakeSmtp, startFakePlatforms, startScriptedReceiver, startSmtpServer, type ScriptedReceiver } from './helpers/fake-platforms';
 import { startTestApi, type TestApi } from '../testkit/api';
 import { createTestEnv } from '../testkit/temporal';
+import { verify } from '../api/robots/webhook-signature';
 
 const KEY = 'delivery-test-key';
 /** Secrets of this test: none may ever show outside the worker's memory and the receivers. */
@@ -153,6 +154,10 @@ describe('a robot with every destination', () => {
     expect(hook.accepted()).toHaveLength(1);
     const [arrival] = hook.accepted();
     expect(arrival.signatureValid).toBe(true);
+    // v2 (covering the delivery id) first, the legacy v1 beside it; the v2 one alone verifies too.
+    const signatures = String(arrival.headers['x-mc-signature']).split(', ');
+    expect(signatures.map((s) => s.split('=')[0])).toEqual(['v2', 'sha256']);
+    expect(verify({ secret: CANARY.signing, body: Buffer.from(arrival.raw), signature: signatures[0], timestamp: String(arrival.headers['x-mc-timestamp']), deliveryId: String(arrival.headers['x-mc-delivery']) }).ok).toBe(true);
     expect(arrival.headers['idempotency-key']).toBe(`${runId}:deliver:1`);
     expect(arrival.body).toMatchObject({ type: 'run.delivered', runId, robot: { id: 'courier' }, format: 'markdown', content, idempotencyKey: `${runId}:deliver:1` });
     expect(arrival.body.usage.calls).toBeGreaterThan(0);

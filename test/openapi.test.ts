@@ -80,7 +80,7 @@ describe('the document', () => {
     const hook = doc.paths['/hooks/{robotId}'].post;
     expect(hook.security).toEqual([{ webhookSignature: [] }]);
     expect(hook.parameters.filter((p: any) => p.in === 'header').map((p: any) => p.name).sort()).toEqual(['x-mc-delivery', 'x-mc-timestamp']);
-    expect(Object.keys(hook.responses).sort()).toEqual(['200', '202', '400', '401', '404', '413']);
+    expect(Object.keys(hook.responses).sort()).toEqual(['200', '202', '400', '401', '413', '415']);
   });
 
   test('When the main routes are documented, then their answers refer to the run and robot schemas of the contracts', () => {
@@ -115,9 +115,26 @@ describe('routes and document agree', () => {
         others.push(layer.name);
       }
     }
-    // Not routes, so not operations: the /v1 key check (OpenAI's error shape), the credentials check, the page's
-    // static files, the JSON parser, the 404 answer, the /v1 error shape and the error middleware.
-    expect(others).toEqual(['<anonymous>', '<anonymous>', 'serveStatic', 'jsonParser', '<anonymous>', '<anonymous>', '<anonymous>']);
+    // Not routes, so not operations: the security headers, the per-address rate limit, the credentials (who, the
+    // limit on failing them), the /v1 key check (OpenAI's error shape), the credentials check, the limits per
+    // credential, the page's static files, the JSON content-type check and parser, the 404 answer, the /v1 error
+    // shape and the error middleware.
+    expect(others).toEqual([
+      'helmetMiddleware',
+      'rateLimit',
+      'identify',
+      'authFailures',
+      '<anonymous>',
+      'requireAuth',
+      'rateLimit',
+      'rateLimit',
+      'serveStatic',
+      'requireJson',
+      'jsonParser',
+      '<anonymous>',
+      '<anonymous>',
+      '<anonymous>',
+    ]);
     expect(routes.length).toBeGreaterThan(30);
     const documented = documentedOperations(http.openApiDocument() as unknown as Doc);
     expect(routes.filter((r) => !documented.includes(r))).toEqual([]);

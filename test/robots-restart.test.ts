@@ -128,7 +128,7 @@ describe('restarts', () => {
       headers: {
         'content-type': 'application/json',
         'x-mc-timestamp': String(ts),
-        'x-mc-signature': `sha256=${createHmac('sha256', secret).update(`${ts}.${body}`).digest('hex')}`,
+        'x-mc-signature': `v2=${createHmac('sha256', secret).update(`v2.${ts}.after-restart.${body}`).digest('hex')}`,
         'x-mc-delivery': 'after-restart',
       },
       body,

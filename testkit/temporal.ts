@@ -11,6 +11,7 @@ import { createRobotWorker } from '../workers/worker';
 import type { ModelRouter } from '../activities/models/router';
 import type { Metrics } from '../lib/metrics';
 import type { Lookup } from '../activities/net/guarded-http';
+import { closeSafeConnection } from '../lib/grpc-close-guard';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { resolveTemporalCli } = require('../scripts/temporal-cli.js');
@@ -35,6 +36,8 @@ export async function createTestEnv(extraArgs: string[] = []): Promise<TestWorkf
   // `npm test` resolves the CLI once (scripts/test.js); a benchmark run directly resolves it here.
   const cliPath = process.env.TEMPORAL_CLI_PATH ?? resolveTemporalCli();
   return TestWorkflowEnvironment.createLocal({
+    // A retry still waiting when the environment is torn down ends quietly instead of throwing into the next test file.
+    plugins: [closeSafeConnection],
     server: {
       executable: { type: 'existing-path', path: cliPath },
       ip: '127.0.0.1',

@@ -23,12 +23,20 @@ export function within<T>(ms: number, promise: Promise<T>, what: string): Promis
   return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
 
-/** Spawn a worker whose environment is this process's minus any app settings, plus `vars`; lines go to `output`. */
-export function spawnWorkerProcess(name: string, vars: Record<string, string>, output: string[]): WorkerProcess {
+/**
+ * Spawn a worker whose environment is this process's minus any app settings, plus `vars`; lines go to `output`.
+ * `entry` picks another entry point (e.g. `workers/desktop.ts`), with its arguments.
+ */
+export function spawnWorkerProcess(
+  name: string,
+  vars: Record<string, string>,
+  output: string[],
+  opts: { entry?: string; args?: string[] } = {},
+): WorkerProcess {
   const base = Object.fromEntries(
     Object.entries(process.env).filter(([k]) => !/^(MC_|TEMPORAL_|OPENAI_|ANTHROPIC_)/.test(k)),
   ) as NodeJS.ProcessEnv;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', opts.entry ?? 'workers/main.ts', ...(opts.args ?? [])], {
     cwd: ROOT,
     env: { ...base, ...vars },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -8,6 +8,7 @@
  */
 import { NativeConnection, Worker, DefaultLogger, Runtime } from '@temporalio/worker';
 import { ActivityDeps, createActivityDeps, createDesktopActivities } from '../activities';
+import { checkSandbox } from '../activities/tools/sandbox';
 import { ConfigError, Config, loadConfig } from '../lib/config';
 import { createLogger, setLogLevel } from '../lib/log';
 import { connectWorkerConnection, temporalAddress, workerRuntimeOptions } from '../lib/temporal';
@@ -25,6 +26,13 @@ export async function createDesktopWorker(opts: DesktopWorkerOptions): Promise<W
   const { connection, config: c, queue: named, ...parts } = opts;
   const queue = named ?? c.MC_DESKTOP_QUEUE;
   if (!queue) throw new ConfigError('a desktop needs a task queue: set MC_DESKTOP_QUEUE or pass --queue');
+  // No silent fallback: without a working sandbox (and without MC_COMMAND_SANDBOX=none), no commands run here.
+  try {
+    checkSandbox(c);
+  } catch (err) {
+    throw new ConfigError(`desktop "${queue}": ${(err as Error).message}`);
+  }
+  if (c.MC_COMMAND_SANDBOX === 'none') log.warn(`desktop "${queue}": MC_COMMAND_SANDBOX=none — commands run as this worker's user and can read what it can`);
   return Worker.create({
     connection,
     namespace: c.TEMPORAL_NAMESPACE,

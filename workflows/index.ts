@@ -8,3 +8,4 @@ export { robotContinuousWorkflow } from './robot-continuous';
 export { generateRoleWorkflow } from './generate-role';
 export { chatConversationWorkflow } from './chat-conversation';
 export { chatIntegrationWorkflow } from './chat-integration';
+export { sessionRevocationsWorkflow } from './session-revocations';

@@ -8,8 +8,8 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
-import { checkGraph, DagNodeSpec, DagPlan, NODE_KINDS, PlannedNode } from '../../contracts/dag';
-import { BudgetAllowance } from '../../contracts/gates';
+import { checkGraph, DagNodeSpec, DagPlan, NODE_KINDS, PlannedNode, PlannerAnswer } from '../../contracts/dag';
+import { BudgetAllowance, CommandApproval } from '../../contracts/gates';
 import { ModelCallRecord } from '../../contracts/pipeline';
 import { DEFAULT_ROBOT_TOOLS, RobotSnapshot } from '../../contracts/run';
 import type { ModelRouter } from '../models/router';
@@ -22,6 +22,8 @@ export interface PlanContext {
   maxNodes: number;
   /** Desktop queue for command nodes that name no worker. */
   desktopQueue?: string;
+  /** The run's `approvals.commands` (from the robot's definition or the caller, never from the graph). */
+  commands?: CommandApproval;
 }
 
 /** Tools the robot may use. */
@@ -54,7 +56,11 @@ export function planIssues(nodes: DagNodeSpec[], ctx: PlanContext): string[] {
   return [...checkGraph(nodes, { maxNodes: ctx.maxNodes }).map((i) => i.message), ...nodes.flatMap((n) => toolIssues(n, ctx))];
 }
 
-/** A checked plan with each node's placement resolved from the registry. */
+/**
+ * A checked plan with each node's placement resolved from the registry, and each desktop node's approval from the
+ * run's policy alone: whatever approval field a graph carried was dropped when it was parsed (DagNodeSpec and
+ * PlannerNodeSpec have none), so neither a model nor a graph can turn it off.
+ */
 export function placeNodes(nodes: DagNodeSpec[], ctx: PlanContext): PlannedNode[] {
   return nodes.map((n) => {
     const toolName = n.kind === 'command' ? 'command' : n.tool;
@@ -63,15 +69,18 @@ export function placeNodes(nodes: DagNodeSpec[], ctx: PlanContext): PlannedNode[
     return {
       ...n,
       ...(toolName ? { tool: toolName } : {}),
-      ...(desktop ? { requiresApproval: n.requiresApproval ?? true } : {}),
+      ...(desktop ? { requiresApproval: ctx.commands !== 'pre-approved' } : {}),
       placement: desktop ? { on: 'desktop', taskQueue: (n.worker ?? ctx.desktopQueue)! } : { on: 'worker' },
     };
   });
 }
 
-/** The schema the model's answer must meet: shape, then graph and tools (so repairs see every problem). */
+/**
+ * The schema the model's answer must meet: shape (over-long text shortened, approval fields dropped), then graph and
+ * tools (so repairs see every problem).
+ */
 export function planSchema(ctx: PlanContext) {
-  return DagPlan.superRefine((plan, zctx) => {
+  return PlannerAnswer.superRefine((plan, zctx) => {
     for (const message of planIssues(plan.nodes as DagNodeSpec[], ctx)) zctx.addIssue({ code: z.ZodIssueCode.custom, path: ['nodes'], message });
   });
 }
@@ -87,6 +96,8 @@ export interface PlanRequest {
   feedback?: string[];
   /** What this activity may spend of the run's budget; a request that would overspend it is refused unsent. */
   budget?: BudgetAllowance;
+  /** The run's `approvals.commands`: whether command nodes wait for a person (absent: `ask`). */
+  commands?: CommandApproval;
 }
 
 export interface PlanResult {
@@ -97,8 +108,8 @@ export interface PlanResult {
   source: 'planner' | 'supplied';
 }
 
-/** Offline plan: one text node per goal, then a synthesis node that needs all of them. */
-export function offlinePlan(goals: PlanRequest['goals']): DagPlan {
+/** Offline plan: one text node per goal, then a synthesis node that needs all of them (long titles are shortened by the answer schema). */
+export function offlinePlan(goals: PlanRequest['goals']): z.input<typeof PlannerAnswer> {
   const perGoal = goals.map((g, i) => ({
     id: `n${i + 1}`,
     title: g.title,
@@ -127,7 +138,7 @@ export async function planDag(
   deps: { router: ModelRouter; maxRepairs: number; maxNodes: number; signal: AbortSignal },
   req: PlanRequest,
 ): Promise<PlanResult> {
-  const ctx: PlanContext = { robot: req.robot, maxNodes: deps.maxNodes, desktopQueue: req.desktopQueue };
+  const ctx: PlanContext = { robot: req.robot, maxNodes: deps.maxNodes, desktopQueue: req.desktopQueue, commands: req.commands };
   if (req.supplied) {
     const parsed = DagPlan.safeParse({ nodes: req.supplied });
     const issues = parsed.success

@@ -1,13 +1,15 @@
 /** Goals: turn the brief into a few goals, each with a concrete deliverable. */
 import { z } from 'zod';
+import { shortText } from '../../contracts/common';
 import type { StageInput, StageResult } from '../../contracts/activities';
 import { generateStructured } from '../models/structured';
 import type { Brief } from './inspiration';
 import { feedbackSection, robotPreamble, StageContext } from './context';
 
+/** Titles and deliverables are often copied from the task: too long, they are shortened (never a failed run). */
 export const Goals = z.object({
   goals: z
-    .array(z.object({ id: z.string().min(1), title: z.string().min(1), deliverable: z.string().min(1) }))
+    .array(z.object({ id: shortText(64), title: shortText(200), deliverable: shortText(2000) }))
     .min(1)
     .max(5),
 });

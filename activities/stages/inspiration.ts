@@ -1,12 +1,14 @@
 /** Inspiration: read the task, duties and resources; write an actionable brief. */
 import { z } from 'zod';
+import { shortText } from '../../contracts/common';
 import type { StageInput, StageResult } from '../../contracts/activities';
 import { generateStructured } from '../models/structured';
 import { feedbackSection, headline, robotPreamble, StageContext } from './context';
 
 export const Brief = z.object({
   brief: z.string().min(10),
-  focus: z.array(z.string().min(1)).min(1).max(6),
+  /** Focus points become goal titles: a long one (a URL, a 400-character word from the task) is shortened. */
+  focus: z.array(shortText(200)).min(1).max(6),
 });
 export type Brief = z.infer<typeof Brief>;
 

@@ -2,7 +2,8 @@
  * command: run a program as an argument vector on a desktop (a named worker, see workers/desktop.ts).
  *
  * No shell is ever involved (spawn with `shell: false`), so arguments cannot smuggle pipes, globs or `;`. The
- * child gets a minimal environment (PATH, HOME, LANG), never the worker's keys. It is killed at the time limit
+ * program runs in a bubblewrap sandbox (./sandbox.ts: no view of the worker's processes, files, environment or
+ * network; MC_COMMAND_SANDBOX) with a minimal environment (PATH, HOME, LANG, TMPDIR). It is killed at the time limit
  * (MC_COMMAND_TIMEOUT_MS, or a shorter per-node `timeoutMs`) and when the node is cancelled; stdout and stderr are
  * kept up to MC_COMMAND_MAX_OUTPUT_BYTES each. A non-zero exit fails the node (not retried: the same command
  * would most likely fail the same way). Which machine (`hostname`), queue and pid ran it is reported in `ranOn`.
@@ -11,6 +12,8 @@ import { spawn } from 'node:child_process';
 import os from 'node:os';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { z } from 'zod';
+import type { Config } from '../../lib/config';
+import { SandboxUnavailable, spawnPlan } from './sandbox';
 import { defineTool } from './types';
 
 export const CommandArgs = z
@@ -31,17 +34,19 @@ export interface CommandOutcome {
   durationMs: number;
 }
 
-/** Run argv with limits; resolves with whatever happened (errors only for a program that cannot start). */
-export function runArgv(argv: string[], opts: { timeoutMs: number; maxOutputBytes: number; signal: AbortSignal }): Promise<CommandOutcome> {
+/**
+ * Run argv with limits, in the configured sandbox; resolves with whatever happened (errors only for a program that
+ * cannot start, or a sandbox that is missing).
+ */
+export function runArgv(
+  argv: string[],
+  opts: { timeoutMs: number; maxOutputBytes: number; signal: AbortSignal; sandbox: Pick<Config, 'MC_COMMAND_SANDBOX' | 'MC_COMMAND_NETWORK'> },
+): Promise<CommandOutcome> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
     if (opts.signal.aborted) return reject(new CancelledFailure('command cancelled before it started'));
-    const child = spawn(argv[0], argv.slice(1), {
-      shell: false,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: os.tmpdir(), LANG: 'C.UTF-8' },
-      windowsHide: true,
-    });
+    const plan = spawnPlan(argv, opts.sandbox);
+    const child = spawn(plan.file, plan.args, { shell: false, stdio: ['ignore', 'pipe', 'pipe'], env: plan.env, windowsHide: true });
     const out = { stdout: [] as Buffer[], stderr: [] as Buffer[], kept: { stdout: 0, stderr: 0 }, dropped: 0 };
     const collect = (which: 'stdout' | 'stderr') => (chunk: Buffer) => {
       const room = opts.maxOutputBytes - out.kept[which];
@@ -89,21 +94,28 @@ export const commandTool = defineTool<CommandArgs>({
     const timeoutMs = Math.min(args.timeoutMs ?? ctx.config.MC_COMMAND_TIMEOUT_MS, ctx.config.MC_COMMAND_TIMEOUT_MS);
     let r: CommandOutcome;
     try {
-      r = await runArgv(args.argv, { timeoutMs, maxOutputBytes: ctx.config.MC_COMMAND_MAX_OUTPUT_BYTES, signal: ctx.signal });
+      r = await runArgv(args.argv, { timeoutMs, maxOutputBytes: ctx.config.MC_COMMAND_MAX_OUTPUT_BYTES, signal: ctx.signal, sandbox: ctx.config });
     } catch (err) {
       if (err instanceof CancelledFailure) throw err;
+      if (err instanceof SandboxUnavailable) throw ApplicationFailure.create({ message: err.message, type: 'SandboxUnavailable', nonRetryable: true });
       throw ApplicationFailure.create({ message: `command ${args.argv[0]} could not start: ${(err as Error).message}`, type: 'CommandFailed', nonRetryable: true });
     }
     const ranOn = {
       hostname: os.hostname(),
       pid: process.pid,
       queue: ctx.queue,
+      sandbox: ctx.config.MC_COMMAND_SANDBOX,
       argv: args.argv,
       exitCode: r.exitCode,
       signal: r.signal,
       durationMs: r.durationMs,
       droppedBytes: r.droppedBytes,
     };
+    // In the sandbox, bwrap itself starts the program: a program that is not there is bwrap's own error and exit 1.
+    const notStarted = ctx.config.MC_COMMAND_SANDBOX === 'bwrap' && r.exitCode === 1 && /^bwrap: execvp /.exec(r.stderr);
+    if (notStarted) {
+      throw ApplicationFailure.create({ message: `command ${args.argv[0]} could not start: ${r.stderr.trim().replace(/^bwrap: /, '')}`, type: 'CommandFailed', nonRetryable: true, details: [ranOn] });
+    }
     if (r.timedOut) {
       throw ApplicationFailure.create({ message: `command ${args.argv[0]} killed after ${timeoutMs} ms`, type: 'CommandTimedOut', nonRetryable: true, details: [ranOn] });
     }

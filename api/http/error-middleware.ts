@@ -1,6 +1,6 @@
 /**
  * The one error middleware. Every error a route throws ends here and becomes `{ error, details? }` with a status:
- * zod errors → 400 naming the field; domain errors (../errors.ts) by kind → 400/401/404/409/429/503; workflow
+ * zod errors → 400 naming the field; domain errors (../errors.ts) by kind → 400/401/403/404/409/415/429/503; workflow
  * updates the run refused → 400 (`InvalidDecision`) or 409 (`StaleDecision` and any other refusal); an unknown
  * workflow → 404; body-parser errors keep their 4xx; everything else → 500 with the cause logged and no stack
  * in the response.
@@ -13,7 +13,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { ZodError } from 'zod';
 import { INVALID_DECISION } from '../../contracts/messages';
 import type { Logger } from '../../lib/log';
-import { AlreadyStarted, Conflict, DomainError, InvalidInput, InvalidSignature, NotFound, RateLimited, Unavailable } from '../errors';
+import { AlreadyStarted, Conflict, DomainError, Forbidden, InvalidInput, InvalidSignature, NotFound, RateLimited, Unavailable, UnsupportedMediaType } from '../errors';
 
 /** What an error becomes on the wire. */
 export interface ErrorReply {
@@ -47,8 +47,10 @@ const DOMAIN_STATUS: [abstract new (...args: never[]) => DomainError, number][] 
   [AlreadyStarted, 409],
   [InvalidInput, 400],
   [InvalidSignature, 401],
+  [Forbidden, 403],
   [NotFound, 404],
   [Conflict, 409],
+  [UnsupportedMediaType, 415],
   [RateLimited, 429],
   [Unavailable, 503],
 ];

@@ -139,8 +139,8 @@ export class HttpApi {
   constructor(readonly app: Express) {}
 
   /** Installs the middleware every later route (and static file) needs credentials from. */
-  requireCredentials(middleware: RequestHandler): void {
-    this.app.use(middleware);
+  requireCredentials(...middleware: RequestHandler[]): void {
+    this.app.use(...middleware);
     this.credentialsInstalled = true;
   }
 

@@ -27,13 +27,17 @@ export type { RobotView };
 /** Drop `undefined` values so a stored definition compares and serialises cleanly. */
 const clean = <T>(v: T): T => JSON.parse(JSON.stringify(v));
 
-/** RFC 7386 JSON merge patch: objects merge, `null` deletes, everything else replaces. */
-export function mergePatch(target: unknown, patch: unknown): unknown {
+/** How deep a merge patch may reach (the HTTP body is already bounded by MC_MAX_JSON_DEPTH; this guards other callers). */
+export const MAX_PATCH_DEPTH = 64;
+
+/** RFC 7386 JSON merge patch: objects merge, `null` deletes, everything else replaces. Deeper than MAX_PATCH_DEPTH: InvalidInput. */
+export function mergePatch(target: unknown, patch: unknown, depth = 0): unknown {
   if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
+  if (depth >= MAX_PATCH_DEPTH) throw new InvalidInput(`merge patch nested deeper than ${MAX_PATCH_DEPTH} levels`);
   const out: Record<string, unknown> = target && typeof target === 'object' && !Array.isArray(target) ? { ...(target as object) } : {};
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k];
-    else out[k] = mergePatch(out[k], v);
+    else out[k] = mergePatch(out[k], v, depth + 1);
   }
   return out;
 }

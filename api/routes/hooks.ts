@@ -5,6 +5,7 @@
  */
 import express from 'express';
 import { z } from 'zod';
+import { requireJsonBody } from '../http/protection';
 import { route, withStatus, type RouteDef } from '../http/route';
 import { DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../robots/webhook-signature';
 import { HookHeaders, HookParams, WebhookReply } from '../schemas';
@@ -21,16 +22,16 @@ export function hookRoutes(receiveWebhook: ReceiveWebhook, maxBody: string): Rou
         tag: 'webhooks',
         summary: 'A signed webhook: starts a run of the robot',
         description:
-          'The payload (any JSON) becomes the run\'s context (`context.webhook.payload`) and must match the robot\'s `webhook.filters`. Sign `<X-MC-Timestamp>.<raw body>` with the robot\'s webhook secret (HMAC-SHA256, hex) and send it as `X-MC-Signature: sha256=<hex>`.',
+          'The payload (any JSON) becomes the run\'s context (`context.webhook.payload`) and must match the robot\'s `webhook.filters`. Sign `v2.<X-MC-Timestamp>.<X-MC-Delivery>.<raw body>` with the robot\'s webhook secret (HMAC-SHA256, hex) and send it as `X-MC-Signature: v2=<hex>` (the legacy `sha256=` over `<timestamp>.<raw body>` is accepted until MC_WEBHOOK_V1_UNTIL). An unknown robot, a robot without webhooks and a wrong signature all answer 401 `signature does not match`.',
         access: 'signature',
         params: HookParams,
         headers: HookHeaders,
         rawBody: { contentType: 'application/json', schema: z.unknown(), description: 'Any JSON (the exact bytes are signed), up to MC_WEBHOOK_MAX_BODY' },
-        middleware: [express.raw({ type: () => true, limit: maxBody })],
+        middleware: [requireJsonBody(), express.raw({ type: () => true, limit: maxBody })],
         responses: {
           202: ['A run was started', WebhookReply],
-          200: ['Nothing new started: the delivery id was seen before (`duplicate`, with the first run\'s id), or a filter did not match (`reason`)', WebhookReply],
-          404: 'No robot with this id, or its webhook is not enabled',
+          200: ['Nothing new started: the delivery was seen before (`duplicate`, with the first run\'s id), or a filter did not match (`reason`)', WebhookReply],
+          415: 'The body is not sent as application/json',
         },
       },
       async ({ params, headers, req }) => {

@@ -182,11 +182,13 @@ export function createChatCompletion(deps: ChatCompletionDeps) {
         opts.signal.addEventListener('abort', abort, { once: true });
         stops.push(() => opts.signal!.removeEventListener('abort', abort));
       }
-      // Completed runs end the wait through the result too, whether or not the watcher follows this run.
-      deps.client.workflow
-        .getHandle(runId)
-        .result()
-        .then(check, check);
+      // Completed runs end the wait through the result too, whether or not the watcher follows this run. The long
+      // poll is aborted when the wait ends, so that it does not outlive it (a run left at a gate never completes).
+      const resultPoll = new AbortController();
+      stops.push(() => resultPoll.abort());
+      deps.client
+        .withAbortSignal(resultPoll.signal, () => deps.client.workflow.getHandle(runId).result())
+        .then(check, () => (resultPoll.signal.aborted ? undefined : check()));
       void check();
     });
   }

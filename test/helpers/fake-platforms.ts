@@ -214,6 +214,7 @@ export async function startScriptedReceiver(secret?: string): Promise<ScriptedRe
           body: Buffer.from(raw),
           signature: req.headers['x-mc-signature'] as string | undefined,
           timestamp: req.headers['x-mc-timestamp'] as string | undefined,
+          deliveryId: req.headers['x-mc-delivery'] as string | undefined,
         }).ok;
       }
       arrivals.push(arrival);

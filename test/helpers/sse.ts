@@ -9,6 +9,8 @@ export interface SseMessage {
 export interface SseClient {
   messages: SseMessage[];
   status: number;
+  /** Resolves when the stream ends (the server closed it, or `close` was called). */
+  ended: Promise<void>;
   /** Resolves with the first message (already received or future) that matches. */
   waitFor(match: (m: SseMessage) => boolean, timeoutMs?: number): Promise<SseMessage>;
   close(): void;
@@ -19,9 +21,12 @@ export async function openSse(url: string, headers: Record<string, string> = {})
   const res = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: abort.signal });
   const messages: SseMessage[] = [];
   const waiters: { match: (m: SseMessage) => boolean; resolve: (m: SseMessage) => void }[] = [];
+  let markEnded!: () => void;
+  const ended = new Promise<void>((resolve) => (markEnded = resolve));
   const client: SseClient = {
     messages,
     status: res.status,
+    ended,
     waitFor(match, timeoutMs = 20_000) {
       const found = messages.find(match);
       if (found) return Promise.resolve(found);
@@ -32,7 +37,10 @@ export async function openSse(url: string, headers: Record<string, string> = {})
     },
     close: () => abort.abort(),
   };
-  if (!res.ok || !res.body) return client;
+  if (!res.ok || !res.body) {
+    markEnded();
+    return client;
+  }
   void (async () => {
     const decoder = new TextDecoder();
     let buffer = '';
@@ -68,6 +76,7 @@ export async function openSse(url: string, headers: Record<string, string> = {})
     } catch {
       /* closed */
     }
+    markEnded();
   })();
   return client;
 }

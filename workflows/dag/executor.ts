@@ -67,6 +67,8 @@ export class DagExecutor {
         goals,
         supplied: input.dag,
         desktopQueue: opts.desktopQueue,
+        // Approval of command nodes comes from the robot's definition or the caller, never from the graph.
+        commands: input.approvals?.commands,
         budget,
       }),
     );
