@@ -20,6 +20,7 @@ import { randomUUID } from 'node:crypto';
 import { openSse, SseClient, SseMessage } from '../test/helpers/sse';
 import { startTestApi } from '../testkit/api';
 import { createTestEnv } from '../testkit/temporal';
+import { temporal } from '@temporalio/proto';
 import { loadAverage } from './cpu';
 
 function arg(name: string, fallback: number): number {
@@ -43,6 +44,27 @@ interface PushedEvent {
   at: string;
 }
 
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+const { EventType } = temporal.api.enums.v1;
+const eventMs = (e: HistoryEvent) => Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6);
+
+/**
+ * When each workflow task of a run completed, keyed by when it started: a RunEvent's `at` is the workflow time of
+ * the task that made it (its start), and the event can be seen by anyone only once that task has completed.
+ */
+function taskCompletions(events: HistoryEvent[]): Map<number, number> {
+  const started = new Map<number, number>();
+  const out = new Map<number, number>();
+  for (const e of events) {
+    if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED) started.set(Number(e.eventId), eventMs(e));
+    if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) {
+      const at = started.get(Number(e.workflowTaskCompletedEventAttributes?.startedEventId));
+      if (at !== undefined) out.set(at, eventMs(e));
+    }
+  }
+  return out;
+}
+
 /** The latencies of `runId`'s events among a stream's messages. */
 function latenciesOf(messages: SseMessage[], runId: string, into: number[], byType?: Record<string, number[]>): void {
   for (const m of messages) {
@@ -63,7 +85,8 @@ async function main() {
   const loadBefore = loadAverage();
   const env = await createTestEnv();
   const key = `bench-${randomUUID()}`;
-  const api = await startTestApi(env, { MC_OFFLINE_DELAY_MS: String(delay), MC_API_KEYS: key });
+  // One key holds every stream here: allow as many as the bench opens (MC_SSE_MAX_PER_KEY, default 20).
+  const api = await startTestApi(env, { MC_OFFLINE_DELAY_MS: String(delay), MC_API_KEYS: key, MC_SSE_MAX_PER_KEY: String(clients + 10) });
   const { web } = api;
   const auth = { authorization: `Bearer ${key}` };
   const startRun = async (task: string) => {
@@ -97,6 +120,7 @@ async function main() {
   const one: number[] = [];
   const byType: Record<string, number[]> = {};
   const polled: number[] = [];
+  const hops = { task: [] as number[], push: [] as number[] };
   {
     const stream = await openSse(`${web.url}/api/events`, auth);
     for (let i = 0; i < runs; i++) {
@@ -108,6 +132,17 @@ async function main() {
       finished = true;
       await poller;
       latenciesOf(stream.messages, id, one, byType);
+      // The two hops of each event: the workflow task that made it (start → completed, in the server's history),
+      // then completed → at the client (history long-poll, reading the state, SSE).
+      const completions = taskCompletions((await env.client.workflow.getHandle(id).fetchHistory()).events ?? []);
+      for (const m of stream.messages) {
+        if (m.event !== 'run-event') continue;
+        const e = JSON.parse(m.data) as PushedEvent;
+        const done = completions.get(Date.parse(e.at));
+        if (e.runId !== id || !counted(e.type) || done === undefined) continue;
+        hops.task.push(done - Date.parse(e.at));
+        hops.push.push(m.receivedAt - done);
+      }
     }
     stream.close();
   }
@@ -137,9 +172,10 @@ async function main() {
   console.log(`\nPush latency, transition → event at the client (${runs} runs per part, offline model ${delay} ms a call; load average before ${loadBefore}, after ${loadAfter})`);
   console.log(`one SSE client:          n=${o.n}  p50 ${o.p50} ms   p95 ${o.p95} ms   max ${o.max} ms`);
   for (const [type, xs] of Object.entries(byType)) console.log(`  ${type.padEnd(16)} n=${String(xs.length).padEnd(4)} p50 ${percentile(xs, 50)} ms  p95 ${percentile(xs, 95)} ms`);
+  console.log(`  of which the workflow task (start → completed): p50 ${percentile(hops.task, 50)} ms, p95 ${percentile(hops.task, 95)} ms; completed → client: p50 ${percentile(hops.push, 50)} ms, p95 ${percentile(hops.push, 95)} ms (n=${hops.push.length})`);
   console.log(`polling every ${pollMs} ms (same runs): n=${p.n}  p50 ${p.p50} ms   p95 ${p.p95} ms   max ${p.max} ms`);
   if (clients > 0) console.log(`${clients} SSE clients at once: n=${m.n}  p50 ${m.p50} ms   p95 ${m.p95} ms   max ${m.max} ms`);
-  console.log(JSON.stringify({ bench: 'push', runs, delay, clients, pollMs, loadBefore, loadAfter, one: o, polling: p, many: m, byType: Object.fromEntries(Object.entries(byType).map(([k, xs]) => [k, stats(xs)])) }));
+  console.log(JSON.stringify({ bench: 'push', runs, delay, clients, pollMs, loadBefore, loadAfter, one: o, polling: p, many: m, hops: { task: stats(hops.task), push: stats(hops.push) }, byType: Object.fromEntries(Object.entries(byType).map(([k, xs]) => [k, stats(xs)])) }));
 }
 
 main().then(
