@@ -53,6 +53,8 @@ export interface Profile {
   memoBytes: number;
   searchAttributeUpserts: number;
   searchAttributeBytes: number;
+  /** Workflow tasks whose commands upsert memo or search attributes: each costs the server a visibility write. */
+  upsertingTasks: number;
   timers: number;
   signalsOrUpdates: number;
   wallMs: number;
@@ -75,12 +77,22 @@ export function profileOf(events: HistoryEvent[]): Profile {
     memoBytes: 0,
     searchAttributeUpserts: 0,
     searchAttributeBytes: 0,
+    upsertingTasks: 0,
     timers: 0,
     signalsOrUpdates: 0,
     wallMs: ms(events.at(-1)?.eventTime) - ms(events[0]?.eventTime),
   };
   const byId = new Map<number, HistoryEvent>();
+  let upsertedInTask = false;
   for (const e of events) {
+    if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) upsertedInTask = false;
+    if (
+      !upsertedInTask &&
+      (e.eventType === EventType.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED || e.eventType === EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES)
+    ) {
+      upsertedInTask = true;
+      p.upsertingTasks++;
+    }
     byId.set(Number(e.eventId), e);
     switch (e.eventType) {
       case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
@@ -146,6 +158,7 @@ export const PROFILE_ROWS: [keyof Profile, string][] = [
   ['memoBytes', 'memo upserted (bytes)'],
   ['searchAttributeUpserts', 'search-attribute upserts'],
   ['searchAttributeBytes', 'search attributes upserted (bytes)'],
+  ['upsertingTasks', 'workflow tasks that upsert (a visibility write each)'],
   ['timers', 'timers'],
   ['signalsOrUpdates', 'signals / updates'],
   ['wallMs', 'first → last event (ms)'],
