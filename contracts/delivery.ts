@@ -87,7 +87,8 @@ export const DeliveryDestination = z.discriminatedUnion('type', [
 export type DeliveryDestination = z.infer<typeof DeliveryDestination>;
 export type DestinationType = DeliveryDestination['type'];
 
-export const DESTINATION_TYPES = ['webhook', 'file', 'email', 'slack', 'discord', 'telegram'] as const satisfies readonly DestinationType[];
+/** The destination types this code knows, read from the union above (a new type is one schema in it). */
+export const DESTINATION_TYPES: readonly DestinationType[] = DeliveryDestination.options.map((o) => o.shape.type.value);
 
 /** What a destination that fails for good means for the run: `warn` (Done, with a warning) or `fail` (Failed). */
 export const DELIVERY_FAILURE_POLICIES = ['warn', 'fail'] as const;

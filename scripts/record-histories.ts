@@ -22,6 +22,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { createTestEnv, eventually, testConfig } from '../testkit/temporal';
+import { node } from '../testkit/dag';
 import { chatConversationWorkflow, robotContinuousWorkflow, robotRunWorkflow, sessionRevocationsWorkflow } from '../workflows';
 
 import type { ChatConversationInput, ChatInbound } from '../contracts/chat';
@@ -93,15 +94,6 @@ const base = (task: string, extra: Partial<RunInput> = {}): RunInput => ({
   trigger: 'api',
   ...extra,
   options: { retryInitialIntervalMs: 100, ...extra.options },
-});
-const node = (id: string, dependsOn: string[] = [], extra: Partial<DagNodeSpec> = {}): DagNodeSpec => ({
-  id,
-  title: `Step ${id}`,
-  instructions: `Do ${id}`,
-  kind: 'text',
-  dependsOn,
-  expectedOutput: `Result of ${id}`,
-  ...extra,
 });
 const tokens = (u: { inputTokens: number; outputTokens: number }) => u.inputTokens + u.outputTokens;
 const byId = (s: RunState) => Object.fromEntries((s.dag?.nodes ?? []).map((n) => [n.id, n]));

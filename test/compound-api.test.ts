@@ -9,7 +9,7 @@ import type { WebServer } from '../api/app';
 import type { Config } from '../lib/config';
 import { createDesktopWorker } from '../workers/desktop';
 import { robotRunWorkflow } from '../workflows';
-import { node } from './helpers/dag';
+import { node } from '../testkit/dag';
 import { startTestApi, TestApi } from '../testkit/api';
 import { createTestEnv, eventually } from '../testkit/temporal';
 

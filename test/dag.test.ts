@@ -15,7 +15,7 @@ import type { RobotSnapshot, RunInput, RunState } from '../contracts/run';
 import { createDesktopWorker } from '../workers/desktop';
 import type { Config } from '../lib/config';
 import { FakeLlm, pipelineResponder, startFakeLlm } from './helpers/fake-llm';
-import { node } from './helpers/dag';
+import { node } from '../testkit/dag';
 import { createTestEnv, eventually, startTestWorker, testConfig } from '../testkit/temporal';
 
 const robot: RobotSnapshot = { id: 'adhoc', name: 'Analyst', role: 'Research analyst', version: 0 };

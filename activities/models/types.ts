@@ -65,3 +65,25 @@ export interface ProviderDefinition {
 
 /** Typed helper for provider files. */
 export const defineProvider = (provider: ProviderDefinition): ProviderDefinition => provider;
+
+/** Options of a provider built on an official SDK client (`openai`, `@anthropic-ai/sdk`). */
+export interface SdkProviderOptions {
+  apiKey?: string;
+  baseURL?: string;
+  timeoutMs: number;
+  clock?: Clock;
+  /** HTTP client of the SDK (its default when absent). */
+  fetch?: typeof fetch;
+}
+
+/**
+ * What both SDK clients are built with: SDK retries off (Temporal retries the activity, see ./errors.ts), our
+ * timeout, the injected fetch; local servers often need no key, and the SDKs insist on a non-empty one.
+ */
+export const sdkClientOptions = (o: SdkProviderOptions) => ({
+  apiKey: o.apiKey ?? 'not-needed',
+  baseURL: o.baseURL,
+  maxRetries: 0,
+  timeout: o.timeoutMs,
+  ...(o.fetch ? { fetch: o.fetch } : {}),
+});

@@ -31,17 +31,21 @@ import type { RobotStore } from '../robots/store';
 
 const log = createLogger('integrations');
 
-const Secret = (what: string) => z.string().trim().min(1).max(4096).describe(`${what}: stored encrypted, never returned`);
+// `format: password` tells forms (the page's among them) to obscure the field.
+const Secret = (what: string) => z.string().trim().min(1).max(4096).describe(`${what}: stored encrypted, never returned`).openapi({ format: 'password' });
 const Users = z.array(z.string().trim().min(1).max(128)).max(200);
 const common = {
   approvers: Users.optional().describe('Platform user ids who may decide at gates and cancel any run from the chat'),
   users: Users.optional().describe('Platform user ids who may talk to the robot (absent: anyone who can message the bot)'),
 };
 
-/** What connecting takes, per platform: the secrets themselves (stored as credentials) and the settings. */
+/**
+ * What connecting takes, per platform: the secrets themselves (stored as credentials) and the settings. Each body's
+ * `title` in the OpenAPI document is its platform, so a form can tell the variants of the union apart.
+ */
 export const CONNECT_BODIES = {
-  telegram: z.object({ botToken: Secret('The bot token from @BotFather'), ...common }).strict(),
-  slack: z.object({ botToken: Secret('The bot token (xoxb-…)'), signingSecret: Secret('The app\'s signing secret'), ...common }).strict(),
+  telegram: z.object({ botToken: Secret('The bot token from @BotFather'), ...common }).strict().openapi({ title: 'telegram' }),
+  slack: z.object({ botToken: Secret('The bot token (xoxb-…)'), signingSecret: Secret('The app\'s signing secret'), ...common }).strict().openapi({ title: 'slack' }),
   discord: z
     .object({
       botToken: Secret('The bot token'),
@@ -49,7 +53,8 @@ export const CONNECT_BODIES = {
       publicKey: z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be the application\'s public key (64 hex digits)'),
       ...common,
     })
-    .strict(),
+    .strict()
+    .openapi({ title: 'discord' }),
   lark: z
     .object({
       appId: z.string().trim().min(1).max(100),
@@ -58,8 +63,9 @@ export const CONNECT_BODIES = {
       encryptKey: Secret('The event subscription\'s Encrypt Key').optional(),
       ...common,
     })
-    .strict(),
-  dingtalk: z.object({ appKey: z.string().trim().min(1).max(100), appSecret: Secret('The app\'s AppSecret'), ...common }).strict(),
+    .strict()
+    .openapi({ title: 'lark' }),
+  dingtalk: z.object({ appKey: z.string().trim().min(1).max(100), appSecret: Secret('The app\'s AppSecret'), ...common }).strict().openapi({ title: 'dingtalk' }),
 } satisfies Record<ChatPlatform, z.AnyZodObject>;
 
 export const ConnectIntegrationBody = named(
@@ -104,6 +110,11 @@ export class IntegrationService {
   inboundUrl(robotId: string, platform: ChatPlatform, origin?: string): string {
     const base = (this.deps.config.MC_PUBLIC_URL ?? origin ?? '').replace(/\/$/, '');
     return `${base}${inboundPath(platform, robotId)}`;
+  }
+
+  /** A platform as it can be connected: the inbound URL it would use and what to set up on its side. */
+  offer(robotId: string, platform: ChatPlatform, origin?: string): { platform: ChatPlatform; inboundUrl: string; setup: string } {
+    return { platform, inboundUrl: this.inboundUrl(robotId, platform, origin), setup: PLATFORM_SETUP[platform] };
   }
 
   private async integration(robotId: string, platform: ChatPlatform): Promise<ChatIntegration> {

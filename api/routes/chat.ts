@@ -14,6 +14,8 @@ import type { ReceiveChat } from '../use-cases/receive-chat';
 const RobotParams = z.object({ robotId: RobotId }).strict();
 const IntegrationParams = z.object({ id: RobotId, platform: ChatPlatform }).strict();
 const IdParams = z.object({ id: RobotId }).strict();
+/** A platform the robot can be connected to: where it would send its requests, and what to set up there. */
+const PlatformOffer = z.object({ platform: ChatPlatform, inboundUrl: z.string(), setup: z.string() });
 
 /** What each platform's endpoint checks and answers. */
 const INBOUND: Record<Platform, { summary: string; description: string }> = {
@@ -78,11 +80,19 @@ export function integrationRoutes(integrations: IntegrationService): RouteDef[] 
         path: '/api/robots/:id/integrations',
         tag: 'chat',
         summary: 'A robot\'s chat integrations and how they are doing',
-        description: 'Per platform: the settings (credential names only), whether every credential is set, the inbound URL to paste into the platform, conversations, the last event and the last error.',
+        description:
+          'Per connected platform: the settings (credential names only), whether every credential is set, the inbound URL to paste into the platform, conversations, the last event and the last error. `platforms`: every platform the API can connect, with the inbound URL it would use and what to set up there.',
         params: IdParams,
-        responses: { 200: ['The integrations', z.object({ integrations: z.array(IntegrationStatus) })], 404: 'No robot with this id' },
+        responses: {
+          200: ['The integrations', z.object({ integrations: z.array(IntegrationStatus), platforms: z.array(PlatformOffer) })],
+          404: 'No robot with this id',
+        },
       },
-      async ({ params, req }) => ({ integrations: await integrations.list(params.id, originOf(req)) }),
+      async ({ params, req }) => {
+        const origin = originOf(req);
+        const list = await integrations.list(params.id, origin);
+        return { integrations: list, platforms: CHAT_PLATFORMS.map((platform) => integrations.offer(params.id, platform, origin)) };
+      },
     ),
     route(
       {

@@ -5,6 +5,7 @@
 // Integrations); a field no section names goes to the one its name suggests. The API's 400 answers name each
 // bad field (`details[].field`), and the message is shown at that field.
 import { $$, api, capital, el, fmtInZone, loadScript, localZone, post } from './dom.js';
+import { chatIntegrations } from './chat-integrations.js';
 import { confirmAction } from './confirm.js';
 
 let docPromise;
@@ -169,8 +170,13 @@ export async function robotEditor({ mode, robot, onSaved }) {
   if (robot) for (const k of fieldNames) if (robot[k] !== undefined) model[k] = structuredClone(robot[k]);
   if (model.webhook) delete model.webhook.url;
 
+  // Chat integrations are connected through their own API (which stores the secrets): not edited as fields here.
+  // The model keeps them, in step with the chat panel, so saving the other fields keeps the connections.
+  const chatApi = !!doc.paths['/api/robots/{id}/integrations'];
+  const managed = new Set(chatApi ? ['integrations'] : []);
+  const chat = chatApi && robot ? chatIntegrations({ doc, robotId: robot.id, onChange: (list) => setIn(model, ['integrations'], list.length ? list : undefined) }) : undefined;
   const bySection = new Map(SECTIONS.map((s) => [s.id, []]));
-  for (const f of fieldNames) bySection.get(sectionFor(f)).push(f);
+  for (const f of fieldNames) if (!managed.has(f)) bySection.get(sectionFor(f)).push(f);
   const panels = new Map();
   const tabs = SECTIONS.map((s, i) =>
     el('button', { type: 'button', role: 'tab', id: `tab-${s.id}`, 'aria-controls': `panel-${s.id}`, 'aria-selected': String(i === 0), tabindex: i === 0 ? '0' : '-1', 'data-section': s.id, onclick: () => select(s.id) }, s.title),
@@ -435,7 +441,9 @@ export async function robotEditor({ mode, robot, onSaved }) {
     if (doc.paths['/v1/chat/completions']) {
       out.push(el('h4', {}, 'API access'), el('p', {}, 'Any OpenAI client can call this robot: ', el('code', {}, `${location.origin}/v1/chat/completions`), ' with ', el('code', {}, `"model": "${id}"`), '.'));
     }
-    if (!fieldNames.some((f) => sectionFor(f) === 'integrations')) out.push(el('p', { class: 'muted' }, 'Chat platforms appear here once the API offers them.'));
+    if (chat) out.push(chat.element);
+    else if (chatApi) out.push(el('h4', {}, 'Chat platforms'), el('p', { class: 'muted' }, 'Create the robot first; then connect Telegram, Slack, Discord, Lark or DingTalk here.'));
+    else if (!fieldNames.some((f) => sectionFor(f) === 'integrations')) out.push(el('p', { class: 'muted' }, 'Chat platforms appear here once the API offers them.'));
     return out;
   }
 

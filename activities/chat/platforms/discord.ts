@@ -5,9 +5,8 @@
  * commands (bulk overwrite). Interactions are answered by the API within Discord's 3 s; everything after that is a
  * bot message here, so no interaction token (a secret for 15 minutes) ever enters a workflow.
  */
-import { DiscordAPIError, HTTPError, RateLimitError, REST } from '@discordjs/rest';
 import type { ChatButton } from '../../../contracts/chat';
-import { deliveryFailure, retryableStatus } from '../../delivery/types';
+import { discordCall as call, discordRest } from '../../net/discord';
 import { definePlatform } from '../types';
 
 /** Discord button styles: primary 1, secondary 2, danger 4. */
@@ -25,30 +24,10 @@ export const DISCORD_COMMANDS = [
   { name: 'revise', description: 'Send the work back with feedback (approvers only)', options: [{ type: 3, name: 'feedback', description: 'What should change', required: true }] },
 ];
 
-async function call<T>(what: string, signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (err instanceof RateLimitError) throw deliveryFailure(`Discord rate-limited ${what}`, { retryable: true, retryAfterMs: err.retryAfter, statusCode: 429 });
-    if (err instanceof DiscordAPIError) throw deliveryFailure(`Discord refused ${what}: ${err.message}`, { retryable: retryableStatus(err.status), statusCode: err.status });
-    if (err instanceof HTTPError) throw deliveryFailure(`Discord answered HTTP ${err.status} to ${what}`, { retryable: retryableStatus(err.status), statusCode: err.status });
-    if (signal.aborted) throw err;
-    throw deliveryFailure(`Discord could not be reached: ${(err as Error).message}`, { retryable: true });
-  }
-}
-
 export const discordPlatform = definePlatform({
   platform: 'discord',
   async client(integration, ctx) {
-    const rest = new REST({
-      api: ctx.config.MC_DISCORD_API_URL,
-      version: '10',
-      retries: 0,
-      timeout: ctx.config.MC_DELIVERY_TIMEOUT_MS,
-      rejectOnRateLimit: () => true,
-      hashSweepInterval: 0,
-      handlerSweepInterval: 0,
-    }).setToken(await ctx.credential(integration.botToken));
+    const rest = discordRest(ctx.config, await ctx.credential(integration.botToken));
     const { signal } = ctx;
     const post = async (channel: string, body: unknown) => (await call('the message', signal, () => rest.post(`/channels/${channel}/messages`, { body, signal }))) as { id: string };
     return {

@@ -5,10 +5,10 @@
  * itself drops a repeat; without, the credential is a channel webhook URL (`?wait=true`, to learn the message id).
  */
 import { createHash } from 'node:crypto';
-import { DiscordAPIError, HTTPError, RateLimitError, REST } from '@discordjs/rest';
 import type { z } from 'zod';
 import type { DiscordDestination } from '../../../contracts/delivery';
-import { defineDestination, deliveryFailure, retryableStatus } from '../types';
+import { discordCall, discordRest } from '../../net/discord';
+import { defineDestination } from '../types';
 import { postToIncomingWebhook } from './incoming-webhook';
 
 /** Discord's limit of a message's content. */
@@ -28,29 +28,14 @@ export const discordDestination = defineDestination<z.infer<typeof DiscordDestin
       const res = await postToIncomingWebhook('Discord webhook', url.href, { content, allowed_mentions: { parse: [] } }, ctx);
       return { statusCode: res.status, messageId: safeId(res.body) };
     }
-    const rest = new REST({
-      api: ctx.config.MC_DISCORD_API_URL,
-      version: '10',
-      retries: 0,
-      timeout: ctx.config.MC_DELIVERY_TIMEOUT_MS,
-      rejectOnRateLimit: () => true,
-      // One client per delivery: no background sweepers left running after it.
-      hashSweepInterval: 0,
-      handlerSweepInterval: 0,
-    }).setToken(secret);
-    try {
-      const message = (await rest.post(`/channels/${d.channel}/messages`, {
+    const rest = discordRest(ctx.config, secret);
+    const message = (await discordCall('the message', ctx.signal, () =>
+      rest.post(`/channels/${d.channel}/messages`, {
         body: { content, nonce: nonceOf(ctx.idempotencyKey), enforce_nonce: true, allowed_mentions: { parse: [] } },
         signal: ctx.signal,
-      })) as { id?: string };
-      return { statusCode: 200, messageId: message.id };
-    } catch (err) {
-      if (err instanceof RateLimitError) throw deliveryFailure('Discord rate-limited the message', { retryable: true, retryAfterMs: err.retryAfter, statusCode: 429 });
-      if (err instanceof DiscordAPIError) throw deliveryFailure(`Discord refused the message: ${err.message}`, { retryable: retryableStatus(err.status), statusCode: err.status });
-      if (err instanceof HTTPError) throw deliveryFailure(`Discord answered HTTP ${err.status}`, { retryable: retryableStatus(err.status), statusCode: err.status });
-      if (ctx.signal.aborted) throw err;
-      throw deliveryFailure(`Discord could not be reached: ${(err as Error).message}`, { retryable: true });
-    }
+      }),
+    )) as { id?: string };
+    return { statusCode: 200, messageId: message.id };
   },
 });
 

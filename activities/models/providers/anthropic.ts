@@ -1,27 +1,14 @@
 /** Anthropic through the official `@anthropic-ai/sdk` client. SDK retries are off: Temporal retries. */
 import Anthropic from '@anthropic-ai/sdk';
-import { Clock, systemClock } from '../../clock';
+import { systemClock } from '../../clock';
 import { toTemporalFailure } from '../errors';
-import { defineProvider, type ModelCall, type ModelProvider, type ModelReply } from '../types';
+import { defineProvider, sdkClientOptions, type ModelCall, type ModelProvider, type ModelReply, type SdkProviderOptions } from '../types';
 
-export interface AnthropicProviderOptions {
-  apiKey?: string;
-  baseURL?: string;
-  timeoutMs: number;
-  clock?: Clock;
-  /** HTTP client of the SDK (its default when absent). */
-  fetch?: typeof fetch;
-}
+export type AnthropicProviderOptions = SdkProviderOptions;
 
 export function createAnthropicProvider(opts: AnthropicProviderOptions): ModelProvider {
   const clock = opts.clock ?? systemClock;
-  const client = new Anthropic({
-    apiKey: opts.apiKey ?? 'not-needed',
-    baseURL: opts.baseURL,
-    maxRetries: 0,
-    timeout: opts.timeoutMs,
-    ...(opts.fetch ? { fetch: opts.fetch } : {}),
-  });
+  const client = new Anthropic(sdkClientOptions(opts));
   return {
     name: 'anthropic',
     offline: false,

@@ -3,32 +3,19 @@
  * retries are off: Temporal retries the activity instead (see ../errors.ts).
  */
 import OpenAI from 'openai';
-import { Clock, systemClock } from '../../clock';
+import { systemClock } from '../../clock';
 import { toTemporalFailure } from '../errors';
-import { defineProvider, type ModelCall, type ModelProvider, type ModelReply } from '../types';
+import { defineProvider, sdkClientOptions, type ModelCall, type ModelProvider, type ModelReply, type SdkProviderOptions } from '../types';
 
-export interface OpenAIProviderOptions {
+export interface OpenAIProviderOptions extends SdkProviderOptions {
   /** Registry name reported on every call (`openai`, or `openai-compatible`). */
   name?: string;
-  apiKey?: string;
-  baseURL?: string;
-  timeoutMs: number;
-  clock?: Clock;
-  /** HTTP client of the SDK (its default when absent). */
-  fetch?: typeof fetch;
 }
 
 export function createOpenAIProvider(opts: OpenAIProviderOptions): ModelProvider {
   const name = opts.name ?? 'openai';
   const clock = opts.clock ?? systemClock;
-  const client = new OpenAI({
-    // OpenAI-compatible local servers often need no key; the SDK insists on a non-empty one.
-    apiKey: opts.apiKey ?? 'not-needed',
-    baseURL: opts.baseURL,
-    maxRetries: 0,
-    timeout: opts.timeoutMs,
-    ...(opts.fetch ? { fetch: opts.fetch } : {}),
-  });
+  const client = new OpenAI(sdkClientOptions(opts));
   return {
     name,
     offline: false,

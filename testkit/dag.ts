@@ -1,5 +1,5 @@
-/** Building blocks for task-graph tests: a plain text node with sensible defaults. */
-import type { DagNodeSpec } from '../../contracts/dag';
+/** Building blocks for task-graph tests and recordings: a plain text node with sensible defaults. */
+import type { DagNodeSpec } from '../contracts/dag';
 
 export const node = (id: string, dependsOn: string[] = [], extra: Partial<DagNodeSpec> = {}): DagNodeSpec => ({
   id,
