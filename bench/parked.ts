@@ -111,6 +111,8 @@ async function main() {
   const parkSeconds = (Date.now() - t0) / 1000;
   await sleep(2000);
   const rssParked = rss();
+  // Where the memory is: V8's heap (JS objects), or outside it (native: Temporal's core, buffers, the allocator).
+  const parkedMemory = process.memoryUsage();
 
   const t1 = Date.now();
   await pool(ids, concurrency, (id) =>
@@ -129,6 +131,7 @@ async function main() {
     ['worker RSS, idle before starting', mb(rssIdle)],
     ['worker RSS, all N parked', mb(rssParked)],
     ['RSS growth for N parked runs', `${mb(rssParked - rssIdle)} (${((rssParked - rssIdle) / n / 1024).toFixed(1)} KB/run)`],
+    ['of the RSS parked: V8 heap used / external', `${mb(parkedMemory.heapUsed)} / ${mb(parkedMemory.external)}`],
     [`approve all (update, ${concurrency} in flight)`, `${approvedSeconds.toFixed(1)} s`],
     ['approve all → all Done', `${doneSeconds.toFixed(1)} s (${(n / doneSeconds).toFixed(0)} runs/s)`],
     ['worker RSS, all Done', mb(rssDone)],
@@ -137,7 +140,7 @@ async function main() {
   console.log(`\n| ${'measure'.padEnd(width)} | value |\n|${'-'.repeat(width + 2)}|-------|`);
   for (const [k, v] of rows) console.log(`| ${k.padEnd(width)} | ${v} |`);
   const done = await count('Done');
-  console.log(JSON.stringify({ bench: 'parked', n, cache, concurrency, inflight, parkSeconds, rssIdle, rssParked, rssDone, approvedSeconds, doneSeconds, done }));
+  console.log(JSON.stringify({ bench: 'parked', n, cache, concurrency, inflight, parkSeconds, rssIdle, rssParked, rssDone, heapUsedParked: parkedMemory.heapUsed, externalParked: parkedMemory.external, approvedSeconds, doneSeconds, done }));
 
   worker.shutdown();
   await running;
