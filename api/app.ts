@@ -22,6 +22,7 @@ import { errorMiddleware } from './http/error-middleware';
 import { requireJsonBody, securityHeaders, verifyJsonDepth } from './http/protection';
 import { createRateLimiters } from './http/rate-limits';
 import { HttpApi } from './http/route';
+import { TemporalReadiness } from './readiness';
 import { RobotService } from './robots/service';
 import { RobotStore } from './robots/store';
 import { resolveWebhookKey } from './robots/webhook-signature';
@@ -36,7 +37,7 @@ import { openAiAuth, openAiErrorMiddleware, openAiRoutes } from './routes/openai
 import { robotRoutes } from './routes/robots';
 import { runRoutes } from './routes/runs';
 import { sessionRoutes } from './routes/session';
-import { healthRoute, systemRoutes } from './routes/system';
+import { healthRoute, readinessRoute, systemRoutes } from './routes/system';
 import { ActivityFeed } from './activity-feed';
 import { FleetService } from './fleet';
 import { insightRoutes } from './routes/insights';
@@ -174,8 +175,11 @@ export function createApp(deps: AppDeps): App {
   // Public routes, then everything else behind credentials. Webhooks authenticate by signature over the raw body,
   // so they come before the credentials middleware and the JSON parser.
   // Chat platforms likewise authenticate by their own signatures over the raw body (api/chat/platforms/).
+  // Probes carry no credentials: readiness answers only ready / not ready (api/readiness.ts).
+  const readiness = new TemporalReadiness(deps.client, deps.config.TEMPORAL_NAMESPACE, log, { timeoutMs: Math.min(deps.config.MC_TEMPORAL_TIMEOUT_MS, 2000) });
   http.add(
     healthRoute,
+    readinessRoute(readiness),
     ...hookRoutes(receiveWebhook, deps.config.MC_WEBHOOK_MAX_BODY),
     ...chatInboundRoutes(receiveChat, deps.config.MC_WEBHOOK_MAX_BODY),
     ...sessionRoutes(deps.credentials, WEB_DIR, { maxJsonDepth: deps.config.MC_MAX_JSON_DEPTH, loginLimiter: limits.login, revocations }),

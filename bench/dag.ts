@@ -75,6 +75,7 @@ async function main() {
     process.argv.includes('--no-eager') ? [] : ['--dynamic-config-value', 'system.enableActivityEagerExecution=true'],
   );
   const config = loadConfig({
+    TEMPORAL_NAMESPACE: env.namespace ?? 'default',
     MC_TASK_QUEUE: `bench-dag-${randomUUID()}`,
     MC_MODEL_PROVIDER: 'offline',
     MC_OFFLINE_DELAY_MS: '0',

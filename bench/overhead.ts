@@ -43,7 +43,13 @@ async function main() {
   const env = await createTestEnv();
   // MC_* tuning variables of the environment apply, as they would to a worker (e.g. MC_MAX_CONCURRENT_WORKFLOW_TASKS).
   const tuning = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('MC_MAX_') || k.startsWith('MC_WORKER_'))) as Record<string, string>;
-  const config = loadConfig({ ...tuning, MC_MODEL_PROVIDER: 'offline', MC_OFFLINE_DELAY_MS: '0', MC_TASK_QUEUE: `bench-${randomUUID()}` });
+  const config = loadConfig({
+    ...tuning,
+    TEMPORAL_NAMESPACE: env.namespace ?? 'default',
+    MC_MODEL_PROVIDER: 'offline',
+    MC_OFFLINE_DELAY_MS: '0',
+    MC_TASK_QUEUE: `bench-${randomUUID()}`,
+  });
   const worker = await createRobotWorker({
     connection: env.nativeConnection,
     config,

@@ -57,6 +57,7 @@ async function main() {
 
   const env = await createTestEnv();
   const config = loadConfig({
+    TEMPORAL_NAMESPACE: env.namespace ?? 'default',
     MC_MODEL_PROVIDER: 'offline',
     MC_OFFLINE_DELAY_MS: '0',
     MC_TASK_QUEUE: `bench-parked-${randomUUID()}`,

@@ -167,7 +167,12 @@ export const PROFILE_ROWS: [keyof Profile, string][] = [
 async function main() {
   const runs = arg('runs', 5);
   const env = await createTestEnv();
-  const config = loadConfig({ MC_MODEL_PROVIDER: 'offline', MC_OFFLINE_DELAY_MS: '0', MC_TASK_QUEUE: `bench-profile-${randomUUID()}` });
+  const config = loadConfig({
+    TEMPORAL_NAMESPACE: env.namespace ?? 'default',
+    MC_MODEL_PROVIDER: 'offline',
+    MC_OFFLINE_DELAY_MS: '0',
+    MC_TASK_QUEUE: `bench-profile-${randomUUID()}`,
+  });
   const worker = await createRobotWorker({
     connection: env.nativeConnection,
     config,

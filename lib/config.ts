@@ -41,6 +41,11 @@ export const EnvSchema = z.object({
   MC_TEMPORAL_UI_PORT: int(1, 65535).default(8233),
   /** Base URL of the Temporal Web UI, used for the links on each run. */
   MC_TEMPORAL_UI_URL: optionalString,
+  /**
+   * Longest the API waits for one call to Temporal, retries included, in ms (long polls excepted): past it the
+   * request answers 503, so an unreachable Temporal fails fast instead of hanging the client.
+   */
+  MC_TEMPORAL_TIMEOUT_MS: int(200, 120_000).default(3000),
 
   // ---- API --------------------------------------------------------------------------------------------------
   /** HTTP port of the API and page (0 picks a free port). */
@@ -73,7 +78,7 @@ export const EnvSchema = z.object({
   // ---- Limits (api/http/rate-limits.ts; each counter is per API process) ----------------------------------------
   /** The window every rate limit below counts in, in seconds. */
   MC_RATE_LIMIT_WINDOW_SECONDS: int(1, 86_400).default(60),
-  /** Requests per window from one client address (all but /healthz). */
+  /** Requests per window from one client address (all but /healthz and /readyz). */
   MC_RATE_LIMIT_PER_ADDRESS: int(1, 10_000_000).default(3000),
   /** Requests per window with one credential (an API key, the admin password, one page session). */
   MC_RATE_LIMIT_PER_KEY: int(1, 10_000_000).default(3000),

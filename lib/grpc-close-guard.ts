@@ -6,7 +6,7 @@
  * CANCELLED call instead (not retried), so the caller's promise rejects and nothing is thrown from a timer.
  */
 import { InterceptingCall, Metadata, status, type Interceptor } from '@grpc/grpc-js';
-import { makeGrpcRetryInterceptor, defaultGrpcRetryOptions, type ConnectionPlugin } from '@temporalio/client';
+import { makeGrpcRetryInterceptor, defaultGrpcRetryOptions, type ConnectionPlugin, type GrpcRetryOptions } from '@temporalio/client';
 
 /** What InterceptingCall wraps (grpc-js does not export the interface by name from its root). */
 type CallInterface = ConstructorParameters<typeof InterceptingCall>[0];
@@ -36,8 +36,8 @@ function refusedCall(details: string): CallInterface {
   };
 }
 
-/** The SDK's default interceptors (its retry policy), with the guard below them. */
-export const guardedInterceptors = (): Interceptor[] => [makeGrpcRetryInterceptor(defaultGrpcRetryOptions()), closedChannelGuard];
+/** The SDK's default interceptors (its retry policy, or `retry`), with the guard below them. */
+export const guardedInterceptors = (retry: GrpcRetryOptions = defaultGrpcRetryOptions()): Interceptor[] => [makeGrpcRetryInterceptor(retry), closedChannelGuard];
 
 /** For connections made by others (the test environment): the same interceptors through the SDK's plugin hook. */
 export const closeSafeConnection: ConnectionPlugin = {

@@ -4,7 +4,8 @@
  * everything to an existing cluster (TLS and API key supported).
  */
 import fs from 'node:fs';
-import { Client, Connection } from '@temporalio/client';
+import { InterceptingCall, Interceptor } from '@grpc/grpc-js';
+import { Client, Connection, GrpcRetryOptions, isRetryableError } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import { SearchAttributeType } from '@temporalio/common';
@@ -32,13 +33,49 @@ function tlsOptions(c: Config) {
   return c.TEMPORAL_TLS || c.TEMPORAL_API_KEY ? true : undefined;
 }
 
+/**
+ * Calls that wait on purpose: history long polls (`waitNewEvent`, a workflow's result), and updates, which the
+ * server holds until the workflow has acted. They get LONG_POLL_DEADLINE_MS: more than the server's own long-poll
+ * expiry (20 s by default), after which it answers empty and the SDK asks again.
+ */
+const LONG_POLL_METHODS = new Set(['GetWorkflowExecutionHistory', 'PollWorkflowExecutionUpdate', 'UpdateWorkflowExecution', 'ExecuteMultiOperation']);
+export const LONG_POLL_DEADLINE_MS = 75_000;
+
+/**
+ * A deadline on every gRPC call that has none (a caller's own `withDeadline` wins): `timeoutMs` for ordinary calls,
+ * LONG_POLL_DEADLINE_MS for long polls. It wraps the SDK's retry interceptor, so the deadline bounds all retries
+ * together: with Temporal unreachable a call fails after `timeoutMs` with DEADLINE_EXCEEDED instead of retrying for
+ * ~20 s (the SDK's default backoff), and the API answers 503 (api/errors.ts).
+ */
+export function deadlineInterceptor(timeoutMs: number): Interceptor {
+  return (options, nextCall) => {
+    if (options.deadline === undefined || options.deadline === Infinity) {
+      const method = options.method_definition.path.slice(options.method_definition.path.lastIndexOf('/') + 1);
+      options = { ...options, deadline: Date.now() + (LONG_POLL_METHODS.has(method) ? LONG_POLL_DEADLINE_MS : timeoutMs) };
+    }
+    return new InterceptingCall(nextCall(options));
+  };
+}
+
+/**
+ * The SDK's retry policy (retryable codes, ×1.7 backoff from 100 ms, 10 attempts) with the pause between attempts
+ * capped at 500 ms instead of 5 s: the retry interceptor does not know the call's deadline, and a long pause would
+ * let a call outlive it by seconds before failing.
+ */
+const apiRetryOptions: GrpcRetryOptions = {
+  delayFunction: (attempt) => Math.min(500, 100 * 1.7 ** attempt) * (0.8 + Math.random() * 0.4),
+  retryableDecider: (attempt, status) => attempt < 10 && isRetryableError(status),
+};
+
+/** The API's client: every call bounded (MC_TEMPORAL_TIMEOUT_MS), retried by the SDK within that bound. */
 export async function connectClient(c: Config): Promise<Client> {
   const connection = await Connection.connect({
     address: temporalAddress(c),
     tls: tlsOptions(c),
     apiKey: c.TEMPORAL_API_KEY,
-    // The SDK's retries, and a closed connection that ends a waiting retry instead of throwing from its timer.
-    interceptors: guardedInterceptors(),
+    // Outermost first: the deadline is set before the retry interceptor sees the call; below the retries, a closed
+    // connection ends a waiting retry instead of throwing from its timer (./grpc-close-guard.ts).
+    interceptors: [deadlineInterceptor(c.MC_TEMPORAL_TIMEOUT_MS), ...guardedInterceptors(apiRetryOptions)],
   });
   return new Client({ connection, namespace: c.TEMPORAL_NAMESPACE });
 }

@@ -337,6 +337,17 @@ describe('platform handshakes', () => {
     expect((await post('/chat/slack/nobody-here', slackBody, slackHeaders(slackBody, CANARY.slackSigning))).status).toBe(401);
     expect((await post('/chat/dingtalk/gated', '{}', dingtalkHeaders(CANARY.dingSecret))).status).toBe(401);
   });
+
+  test('When a signed update nests JSON 10,000 levels deep, then 400 names the limit, nothing starts and the API stays up', async () => {
+    const before = fake.of('telegram', 'sendMessage').length;
+    const deep = `{"update_id":990001,"message":${'['.repeat(10_000)}${']'.repeat(10_000)}}`;
+    const res = await post('/chat/telegram/gated', deep, { 'x-telegram-bot-api-secret-token': telegramSecrets.gated });
+    expect(res.status).toBe(400);
+    expect(JSON.stringify(res.json)).toMatch(/nested deeper than 64 levels/);
+    expect((await fetch(`${api.web.url}/healthz`)).status).toBe(200);
+    expect(fake.of('telegram', 'sendMessage')).toHaveLength(before);
+    expect((await call('GET', '/api/runs/run-chat-gated-telegram-tg-990001')).status).toBe(404);
+  });
 });
 
 // ---- the Robot Host, gates and cancel from the chat -------------------------------------------------------------

@@ -5,13 +5,16 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ServiceError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { INVALID_DECISION, STALE_DECISION } from '../contracts/messages';
 import { AlreadyStarted, Conflict, InvalidInput, InvalidSignature, NotFound, RateLimited, Unavailable } from '../api/errors';
 import { ERROR_MAPPINGS, errorMiddleware, type ErrorMapping } from '../api/http/error-middleware';
 import type { Logger } from '../lib/log';
+
+/** A gRPC status error as @grpc/grpc-js makes it: a numeric code and its details. */
+const grpcError = (code: number, details: string) => Object.assign(new Error(`${code} ${details}`), { code, details, metadata: {} });
 
 const logged: string[] = [];
 const log: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: (msg, fields) => void logged.push(`${msg} ${JSON.stringify(fields)}`) };
@@ -30,6 +33,12 @@ const errors: Record<string, () => unknown> = {
   staleDecision: () => new WorkflowUpdateFailedError('update failed', ApplicationFailure.create({ message: 'the run is not waiting at delivery', type: STALE_DECISION })),
   otherRefusal: () => new WorkflowUpdateFailedError('update failed', ApplicationFailure.create({ message: 'no host conversation', type: 'NoHost' })),
   workflowNotFound: () => new WorkflowNotFoundError('not found', 'run-x', undefined),
+  workflowCompleted: () => new WorkflowNotFoundError('workflow execution already completed', 'run-x', undefined),
+  // What the SDK throws when the frontend cannot be reached, or the call's deadline (MC_TEMPORAL_TIMEOUT_MS) passes.
+  temporalUnreachable: () => new ServiceError('Failed to describe workflow', { cause: grpcError(14, 'No connection established') }),
+  temporalTimeout: () => new ServiceError('Failed to query workflow', { cause: grpcError(4, 'Deadline exceeded') }),
+  // A Node error with a string code is not a gRPC status: an ordinary 500.
+  nodeError: () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED', details: 'x' }),
   unexpected: () => new Error('database on fire at /secret/path'),
 };
 
@@ -72,6 +81,10 @@ test.each([
   ['staleDecision', 409, /^the run is not waiting at delivery$/],
   ['otherRefusal', 409, /^no host conversation$/],
   ['workflowNotFound', 404, /^run not found$/],
+  ['workflowCompleted', 409, /^run already finished$/],
+  ['temporalUnreachable', 503, /^Temporal is unreachable; try again shortly$/],
+  ['temporalTimeout', 503, /^Temporal did not answer in time; try again shortly$/],
+  ['nodeError', 500, /^internal error$/],
 ])('When a route throws %s, then the answer is %i with the message', async (name, status, message) => {
   const r = await get(name);
   expect(r.status).toBe(status);
@@ -93,6 +106,11 @@ test('When the error carries details, then they are in the answer: zod issues, a
 
 test('When the caller is rate limited, then the answer says when to try again', async () => {
   expect((await get('rateLimited')).retryAfter).toBe('3');
+});
+
+test('When Temporal cannot be reached in time, then the 503 says when to try again', async () => {
+  expect((await get('temporalUnreachable')).retryAfter).toBe('5');
+  expect((await get('temporalTimeout')).retryAfter).toBe('5');
 });
 
 test('When a body cannot be parsed, then the body parser\'s own status comes back', async () => {

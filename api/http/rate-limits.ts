@@ -3,7 +3,7 @@
  * error middleware: `429 { error }` with `Retry-After` (the seconds until the window resets) via the RateLimited
  * domain error.
  *
- * - per client address, every request but /healthz (MC_RATE_LIMIT_PER_ADDRESS);
+ * - per client address, every request but /healthz and /readyz (MC_RATE_LIMIT_PER_ADDRESS);
  * - per client address, failed sign-ins at POST /login (MC_RATE_LIMIT_LOGIN): past it, every sign-in from that
  *   address is refused until the window ends, the right password too (so a guess that happens to be right is not told apart);
  * - per client address, requests refused for missing or wrong credentials (MC_RATE_LIMIT_AUTH_FAILURES): past it,

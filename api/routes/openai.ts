@@ -17,8 +17,8 @@
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import { z, ZodError } from 'zod';
 import { allSecrets, bearerToken, matchesSecret, type Credentials } from '../auth';
-import { DomainError, NotFound, RateLimited } from '../errors';
-import { describeZodError } from '../http/error-middleware';
+import { DomainError, NotFound, RateLimited, Unavailable } from '../errors';
+import { describeZodError, temporalErrors } from '../http/error-middleware';
 import { named } from '../http/openapi';
 import { route, type RouteDef } from '../http/route';
 import type { RobotService } from '../robots/service';
@@ -58,6 +58,10 @@ export function openAiErrorOf(err: unknown): OpenAiErrorReply {
   }
   // A run that ended without a result: do not make the client start it again.
   if (err instanceof RunEnded) return oaiError(500, err.message, 'server_error', err.status === 'Cancelled' ? 'run_cancelled' : 'run_failed', null, { 'x-should-retry': 'false', [RUN_ID_HEADER]: err.runId });
+  // Temporal unreachable (or no worker answering): 503, which OpenAI clients retry after Retry-After.
+  const temporalDown = temporalErrors(err);
+  if (temporalDown) return oaiError(503, temporalDown.body.error, 'server_error', 'service_unavailable', null, temporalDown.headers);
+  if (err instanceof Unavailable) return oaiError(503, err.message, 'server_error', 'service_unavailable');
   if (err instanceof DomainError) return oaiError(400, err.message, 'invalid_request_error', null);
   const { status, type } = (err ?? {}) as { status?: unknown; type?: unknown };
   if (typeof status === 'number' && status >= 400 && status < 500) {

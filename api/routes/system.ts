@@ -1,9 +1,10 @@
-/** Health, what the page shows in its header, run counts, Prometheus metrics. */
+/** Health and readiness, what the page shows in its header, run counts, Prometheus metrics. */
 import { z } from 'zod';
 import { selectProvider, type Config } from '../../lib/config';
 import type { Metrics } from '../../lib/metrics';
 import { temporalUiUrl } from '../../lib/temporal';
-import { route, type RouteDef } from '../http/route';
+import { route, withStatus, type RouteDef } from '../http/route';
+import type { TemporalReadiness } from '../readiness';
 import type { RunService } from '../run-service';
 import { InfoReply, StatsReply } from '../schemas';
 
@@ -20,6 +21,32 @@ export const healthRoute = route(
   },
   () => ({ ok: true }),
 );
+
+const ReadyReply = z.object({ ready: z.boolean() });
+
+/**
+ * GET /readyz: Temporal answers for our namespace (no credentials, like /healthz: probes carry none). It says
+ * nothing but ready or not; the reason goes to the log.
+ */
+export function readinessRoute(readiness: TemporalReadiness): RouteDef {
+  return route(
+    {
+      method: 'get',
+      path: '/readyz',
+      tag: 'system',
+      access: 'public',
+      summary: 'Temporal answers: this replica can serve requests',
+      description:
+        'For load balancers and Kubernetes readiness probes. 503 while Temporal is unreachable or slower than ' +
+        'MC_TEMPORAL_TIMEOUT_MS (at most 2 s); /healthz stays 200 meanwhile. Answers are reused for a second.',
+      responses: { 200: ['Ready', ReadyReply], 503: ['Not ready: Temporal does not answer', ReadyReply] },
+    },
+    async ({ res }) => {
+      res.set('cache-control', 'no-store');
+      return (await readiness.ready()) ? { ready: true } : withStatus(503, { ready: false });
+    },
+  );
+}
 
 export function systemRoutes(config: Config, metrics: Metrics, runs: RunService): RouteDef[] {
   return [

@@ -30,6 +30,7 @@ import { CHAT_INBOUND } from '../chat/platforms';
 import type { InboundRequest } from '../chat/types';
 import { InvalidInput, InvalidSignature, NotFound } from '../errors';
 import { runInputFor } from './start-run';
+import { jsonDepthExceeds, tooDeep } from '../http/protection';
 
 export interface ReceiveChatDeps {
   client: Client;
@@ -64,24 +65,6 @@ const NOT_CONNECTED = 'signature does not match';
 export const conversationIdOf = (robotId: string, platform: ChatPlatform, chat: { id: string; thread?: string }) =>
   conversationWorkflowId(robotId, platform, createHash('sha256').update(chatKeyOf(chat)).digest('hex').slice(0, 24));
 
-/** How deep a JSON text nests, stopping once it passes `max` (strings skipped); before it is parsed. */
-function tooDeep(body: Buffer, max: number): boolean {
-  let depth = 0;
-  let inString = false;
-  let escaped = false;
-  for (const c of body) {
-    if (inString) {
-      if (escaped) escaped = false;
-      else if (c === 0x5c) escaped = true;
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x7b || c === 0x5b) {
-      if (++depth > max) return true;
-    } else if (c === 0x7d || c === 0x5d) depth--;
-  }
-  return false;
-}
-
 export function createReceiveChat(deps: ReceiveChatDeps): ReceiveChat {
   const count = (platform: ChatPlatform, outcome: string, n = 1) => deps.metrics?.chatEvents.inc({ platform, outcome }, n);
 
@@ -102,7 +85,7 @@ export function createReceiveChat(deps: ReceiveChatDeps): ReceiveChat {
       count(platform, 'refused');
       throw new InvalidSignature(NOT_CONNECTED);
     }
-    if (deps.maxJsonDepth && tooDeep(request.body, deps.maxJsonDepth)) throw new InvalidInput(`JSON nested deeper than ${deps.maxJsonDepth} levels`);
+    if (deps.maxJsonDepth && jsonDepthExceeds(request.body, deps.maxJsonDepth)) throw new InvalidInput(tooDeep(deps.maxJsonDepth).message);
 
     let result;
     try {
