@@ -2,8 +2,12 @@
  * The activity runtime: the one wrapper the activities that do real work run in (the stage activities, the
  * task-graph activities, the Robot Host turn, drafting a role, notify). For every attempt it
  *
- * - heartbeats at once and every `heartbeatMs` (default 1 s), so that a cancel, or the death of the worker, is
- *   noticed within about a second (the workflow's heartbeat timeout is 10 s);
+ * - heartbeats every `heartbeatMs` (default 1 s), so that a cancel, or the death of the worker, is noticed within
+ *   about a second (the workflow's heartbeat timeout is 10 s). Not at once: the first heartbeat of an attempt goes
+ *   to the server without throttling, so an immediate one cost every short activity (a node, a check, delivery
+ *   formatting) a round trip and a write on the server (docs/benchmarks.md, "Profile"); the heartbeat timeout runs
+ *   from the attempt's start either way, and the server keeps an earlier attempt's details until this attempt
+ *   reports its own;
  * - hands the work the activity's AbortSignal, which every model request, fetch and child process takes; once the
  *   activity is cancelled, whatever the work throws surfaces as a `CancelledFailure`;
  * - records metrics: every model call sent, as it returns (`mc_model_calls_total`, `mc_model_tokens_total`,
@@ -109,7 +113,6 @@ export function createActivityRuntime(deps: Pick<ActivityDeps, 'config' | 'route
       const guard = options.budget ? createBudgetGuard(options.budget) : undefined;
       // Until this attempt records progress of its own, it keeps reporting the earlier attempt's.
       const beat = () => activity.heartbeat(checkpointed ?? earlier);
-      beat();
       const timer = setInterval(beat, every);
       const started = deps.clock.now();
       let outcome: Outcome = 'failed';

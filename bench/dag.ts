@@ -10,7 +10,9 @@
  *     slowest node, with unlimited parallelism and zero overhead — the wave executor's best case.
  * Per-node validation is off (one model call per node), so the figures measure scheduling, not extra calls.
  *
- * Usage: node --import tsx bench/dag.ts [--nodes 50] [--graphs 5] [--seed 1] [--no-eager]
+ * Usage: node --import tsx bench/dag.ts [--nodes 50] [--graphs 5] [--seed 1] [--no-eager]   (--nodes up to 200)
+ * The last line of output is a JSON summary (read by `npm run bench`), with the overhead a level: (makespan −
+ * critical path) / levels, what a deep graph pays per level for each node's round trip.
  */
 import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../lib/config';
@@ -18,6 +20,7 @@ import { robotRunWorkflow } from '../workflows';
 import { criticalPath, DagNodeSpec, levels, waveMakespan } from '../contracts/dag';
 import { createRobotWorker } from '../workers/worker';
 import { createTestEnv } from '../testkit/temporal';
+import { loadAverage } from './cpu';
 
 const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -115,18 +118,22 @@ async function main() {
       const r = rows.at(-1)!;
       console.log(
         `seed ${seed}: ${nodesPerGraph} nodes, ${r.depth} levels | critical path ${r.cp} ms | makespan ${r.makespan} ms → ratio ${(r.makespan / r.cp).toFixed(3)} ` +
-          `(vs measured node durations ${(r.makespan / r.measuredCp).toFixed(3)}) | waves ${r.wave} ms → ${(r.wave / r.cp).toFixed(3)}`,
+          `(vs measured node durations ${(r.makespan / r.measuredCp).toFixed(3)}; overhead ${((r.makespan - r.cp) / r.depth).toFixed(1)} ms a level) | waves ${r.wave} ms → ${(r.wave / r.cp).toFixed(3)}`,
       );
     }
   });
   const sum = (f: (r: (typeof rows)[number]) => number) => rows.reduce((a, r) => a + f(r), 0);
   const worst = Math.max(...rows.map((r) => r.makespan / r.cp));
   console.log(
-    `\nAll ${rows.length} graphs: makespan / critical path = ${(sum((r) => r.makespan) / sum((r) => r.cp)).toFixed(3)} (worst ${worst.toFixed(3)}, target ≤ 1.05); ` +
+    `\nAll ${rows.length} graphs: makespan / critical path = ${(sum((r) => r.makespan) / sum((r) => r.cp)).toFixed(3)} (worst ${worst.toFixed(3)}; targets: 50 nodes mean ≤ 1.02 and worst ≤ 1.04, 200 nodes ≤ 1.05); ` +
       `wave execution (computed, same durations) = ${(sum((r) => r.wave) / sum((r) => r.cp)).toFixed(3)}`,
   );
+  const mean = sum((r) => r.makespan) / sum((r) => r.cp);
+  // What each level of the graph costs beyond its planned durations: the per-hop overhead a deep graph pays per level.
+  const perLevelMs = (sum((r) => r.makespan) - sum((r) => r.cp)) / sum((r) => r.depth);
+  console.log(`Overhead a level (makespan − critical path, over all levels): ${perLevelMs.toFixed(1)} ms; load average ${loadAverage()}`);
+  console.log(JSON.stringify({ bench: 'dag', nodes: nodesPerGraph, graphs: rows.length, mean, worst, perLevelMs, rows }));
   await env.teardown();
-  if (worst > 1.05) process.exitCode = 2;
 }
 
 if (require.main === module) {

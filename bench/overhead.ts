@@ -6,11 +6,18 @@
  *   npm run bench:overhead -- [--sequential 40] [--concurrent 200]
  *
  * Latency: runs one at a time, the two kinds interleaved (p50/p95 of start → result).
- * Throughput: `--concurrent` runs of one kind started at once, completed runs per second; each kind in turn.
+ * Throughput: `--concurrent` runs of one kind started at once, completed runs per second; each kind in turn, best
+ * of `--rounds` rounds. Beside each throughput round: the CPU seconds per run of this process (worker + client) and
+ * of the dev server, which say where a kind spends more than the other even on a machine shared with other work.
+ *
+ * The worker is the production one (workers/worker.ts, with its configuration: MC_MAX_CONCURRENT_WORKFLOW_TASKS
+ * and the other MC_* tuning variables apply), with the bench's workflows and a no-op activity added.
+ * The last line of output is a JSON summary (read by `npm run bench`).
  */
 import { randomUUID } from 'node:crypto';
-import { Worker } from '@temporalio/worker';
 import { createActivities, createActivityDeps } from '../activities';
+import { createRobotWorker } from '../workers/worker';
+import { cpuNow, cpuSince, loadAverage } from './cpu';
 import { loadConfig } from '../lib/config';
 import type { RunInput } from '../contracts/run';
 import { bareActivitiesWorkflow, robotRunWorkflow } from './workflows';
@@ -31,17 +38,25 @@ const percentile = (xs: number[], p: number) => {
 async function main() {
   const sequential = arg('sequential', 40);
   const concurrent = arg('concurrent', 200);
+  const rounds = arg('rounds', 2);
+  const loadBefore = loadAverage();
   const env = await createTestEnv();
-  const config = loadConfig({ TEMPORAL_NAMESPACE: env.namespace ?? 'default', MC_MODEL_PROVIDER: 'offline', MC_OFFLINE_DELAY_MS: '0', MC_TASK_QUEUE: `bench-${randomUUID()}` });
-  const worker = await Worker.create({
+  // MC_* tuning variables of the environment apply, as they would to a worker (e.g. MC_MAX_CONCURRENT_WORKFLOW_TASKS).
+  const tuning = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('MC_MAX_') || k.startsWith('MC_WORKER_'))) as Record<string, string>;
+  const config = loadConfig({
+    ...tuning,
+    TEMPORAL_NAMESPACE: env.namespace ?? 'default',
+    MC_MODEL_PROVIDER: 'offline',
+    MC_OFFLINE_DELAY_MS: '0',
+    MC_TASK_QUEUE: `bench-${randomUUID()}`,
+  });
+  const worker = await createRobotWorker({
     connection: env.nativeConnection,
-    namespace: config.TEMPORAL_NAMESPACE,
-    taskQueue: config.MC_TASK_QUEUE,
-    workflowsPath: require.resolve('./workflows'),
-    activities: { ...createActivities(createActivityDeps(config)), noop: async (stage: string) => stage },
-    maxConcurrentActivityTaskExecutions: config.MC_MAX_CONCURRENT_ACTIVITIES,
-    maxConcurrentWorkflowTaskExecutions: config.MC_MAX_CONCURRENT_WORKFLOW_TASKS,
-    maxCachedWorkflows: config.MC_MAX_CACHED_WORKFLOWS,
+    config,
+    overrides: {
+      workflowsPath: require.resolve('./workflows'),
+      activities: { ...createActivities(createActivityDeps(config)), noop: async (stage: string) => stage },
+    },
   });
   const input: RunInput = { task: 'Benchmark task: summarise three facts', robot: { id: 'bench', name: 'Bench', role: 'Benchmark robot', version: 0 }, trigger: 'api' };
   let activityCount = 0;
@@ -67,13 +82,19 @@ async function main() {
       }
     }
     const throughput: Record<string, number> = {};
-    for (const k of ['bare', 'robot', 'bare', 'robot'] as (keyof typeof kinds)[]) {
-      const t = performance.now();
-      await Promise.all(Array.from({ length: concurrent }, () => kinds[k]()));
-      const rate = concurrent / ((performance.now() - t) / 1000);
-      throughput[k] = Math.max(throughput[k] ?? 0, rate);
+    const cpu: Record<string, { self: number; server: number }[]> = { robot: [], bare: [] };
+    for (let round = 0; round < rounds; round++) {
+      for (const k of ['bare', 'robot'] as (keyof typeof kinds)[]) {
+        const t = performance.now();
+        const c = cpuNow();
+        await Promise.all(Array.from({ length: concurrent }, () => kinds[k]()));
+        const rate = concurrent / ((performance.now() - t) / 1000);
+        const used = cpuSince(c);
+        cpu[k].push({ self: (used.self * 1000) / concurrent, server: ((used.server ?? NaN) * 1000) / concurrent });
+        throughput[k] = Math.max(throughput[k] ?? 0, rate);
+      }
     }
-    return { latency, throughput };
+    return { latency, throughput, cpu };
   });
   await env.teardown();
 
@@ -81,15 +102,35 @@ async function main() {
     p50: percentile(results.latency[k], 50),
     p95: percentile(results.latency[k], 95),
     tput: results.throughput[k],
+    // CPU ms per run, mean over the throughput rounds.
+    cpuSelf: results.cpu[k].reduce((n, c) => n + c.self, 0) / results.cpu[k].length,
+    cpuServer: results.cpu[k].reduce((n, c) => n + c.server, 0) / results.cpu[k].length,
   });
   const r = row('robot');
   const b = row('bare');
   const f = (n: number) => n.toFixed(1).padStart(8);
-  console.log(`\nOrchestration overhead (${activityCount} activities a run; sequential=${sequential} each, concurrent=${concurrent}; best of 2 throughput rounds)`);
-  console.log('                          p50 ms   p95 ms   runs/s');
-  console.log(`robot run (offline, 0ms) ${f(r.p50)} ${f(r.p95)} ${f(r.tput)}`);
-  console.log(`bare ${String(activityCount).padEnd(2)} no-op activities ${f(b.p50)} ${f(b.p95)} ${f(b.tput)}`);
-  console.log(`ratio robot/bare         ${f(r.p50 / b.p50)} ${f(r.p95 / b.p95)} ${f(r.tput / b.tput)}`);
+  const f2 = (n: number) => n.toFixed(2).padStart(8);
+  const loadAfter = loadAverage();
+  console.log(`\nOrchestration overhead (${activityCount} activities a run; sequential=${sequential} each, concurrent=${concurrent}; best of ${rounds} throughput rounds)`);
+  console.log(`load average before ${loadBefore}, after ${loadAfter}; workflow task slots ${config.MC_MAX_CONCURRENT_WORKFLOW_TASKS}, cache ${config.MC_MAX_CACHED_WORKFLOWS}`);
+  console.log('                          p50 ms   p95 ms   runs/s  CPU ms/run: worker+client  dev server');
+  console.log(`robot run (offline, 0ms) ${f(r.p50)} ${f(r.p95)} ${f(r.tput)} ${f(r.cpuSelf)}               ${f(r.cpuServer)}`);
+  console.log(`bare ${String(activityCount).padEnd(2)} no-op activities ${f(b.p50)} ${f(b.p95)} ${f(b.tput)} ${f(b.cpuSelf)}               ${f(b.cpuServer)}`);
+  console.log(`ratio robot/bare         ${f2(r.p50 / b.p50)} ${f2(r.p95 / b.p95)} ${f2(r.tput / b.tput)} ${f2(r.cpuSelf / b.cpuSelf)}               ${f2(r.cpuServer / b.cpuServer)}`);
+  console.log(
+    JSON.stringify({
+      bench: 'overhead',
+      activityCount,
+      sequential,
+      concurrent,
+      loadBefore,
+      loadAfter,
+      robot: r,
+      bare: b,
+      latencyRatio: r.p50 / b.p50,
+      throughputRatio: r.tput / b.tput,
+    }),
+  );
 }
 
 main().then(

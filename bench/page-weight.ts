@@ -77,6 +77,8 @@ async function main() {
   for (const f of board.files) console.log(`  ${f.url.padEnd(24)} ${kb(f.bytes).padStart(10)} ${kb(f.gzip).padStart(10)} gzip`);
   console.log('Added by the run page:', runPage.files.map((f) => `${f.url} ${kb(f.bytes)}`).join(', '));
   console.log('Added by the robot page:', robotPage.files.map((f) => `${f.url} ${kb(f.bytes)}`).join(', '));
+  const total = (s: { files: Loaded[] }) => ({ files: s.files.length, bytes: s.files.reduce((n, f) => n + f.bytes, 0), gzip: s.files.reduce((n, f) => n + f.gzip, 0) });
+  console.log(JSON.stringify({ bench: 'page', board: total(board), runPage: total(runPage), robotPage: total(robotPage) }));
   await browser.close();
   await api.stop();
   await env.teardown();

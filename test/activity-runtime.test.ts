@@ -79,7 +79,7 @@ const fixedCall = (scope: ActivityScope, answer = 'z'.repeat(40)) =>
   generateText(scope.router, { kind: 'text', system: 'x'.repeat(297), user: 'y', signal: scope.signal, offlineAnswer: () => answer });
 
 describe('the activity runtime', () => {
-  test('When work runs, then it heartbeats at once and keeps heartbeating until it ends', async () => {
+  test('When work runs, then it heartbeats every interval (not at once) until it ends', async () => {
     const deps = depsWith();
     const runtime = createActivityRuntime(deps);
     const { env, beats } = envFor('planDag');
@@ -93,7 +93,8 @@ describe('the activity runtime', () => {
       }),
     );
     expect(result).toBe('finished');
-    expect(atStart).toBe(1);
+    // No heartbeat at once: a short activity costs no extra round trip to the server.
+    expect(atStart).toBe(0);
     const after = beats.length;
     await new Promise((r) => setTimeout(r, 50));
     // The timer stops with the work.
@@ -113,6 +114,8 @@ describe('the activity runtime', () => {
         return generateText(scope.router, { kind: 'text', system: 's', user: 'u', signal: scope.signal, offlineAnswer: () => 'never' });
       }),
     );
+    // The cancel reaches a real activity with the answer to a heartbeat: cancel once one has gone out.
+    await new Promise((resolve) => env.once('heartbeat', resolve));
     expect(beats.length).toBe(1);
     env.cancel();
     const err = await pending.catch((e: unknown) => e);
@@ -162,7 +165,8 @@ describe('the activity runtime', () => {
   });
 
   test('When the Robot Host takes a turn, then its call and its duration are recorded like a stage', async () => {
-    const deps = depsWith();
+    // A model that takes 50 ms, so the turn lives through a few heartbeat intervals (10 ms here).
+    const deps = depsWith({ router: createModelRouter(config, createOfflineProvider({ delayMs: 50 })) });
     const { hostTurn } = createActivities(deps);
     const { env, beats } = envFor('hostTurn');
     const { turn, calls } = await inActivity(env, () => hostTurn({ runId: 'run-1', task: 'Write notes', robot, transcript: [], mustSettle: false }));
@@ -229,6 +233,8 @@ describe('budget and checkpoints', () => {
     let now: ModelCallRecord | undefined;
     const details = await budgetStop(env, depsWith(), async (scope) => {
       previous = scope.previousCheckpoint();
+      // The attempt's first heartbeat (after one interval) still reports the earlier attempt's progress.
+      await new Promise((resolve) => env.once('heartbeat', resolve));
       now = (await fixedCall(scope)).calls[0];
       await fixedCall(scope);
     });

@@ -27,6 +27,14 @@ const MAX_EVENTS = 500;
 /** The patch that made runs started from a chat tell their conversation when they move. */
 export const CHAT_NOTICE_PATCH = 'mc-chat-notices';
 
+/**
+ * The patch that made the visibility mirror skip updates that change nothing but usage, and the announcement of
+ * robot and trigger when the starter set them already. Every workflow task that upserts memo or search attributes
+ * costs the server a visibility write, the largest part of what a robot run costs it more than a bare run
+ * (docs/benchmarks.md, "Profile"); usage rides along with the next change of status, stage, gate or error.
+ */
+export const VISIBILITY_PATCH = 'mc-visibility-fewer-upserts';
+
 export class RunRecorder implements RunRecord {
   readonly state: RunState;
   /** Set once the run has reached its final status: handlers waiting for the run to act stop waiting. */
@@ -36,6 +44,9 @@ export class RunRecorder implements RunRecord {
   private chatSeq = 0;
   /** Notices on their way: the run waits for them before it closes (a signal sent as the run completes can be lost). */
   private chatPending: Promise<unknown>[] = [];
+  /** Under VISIBILITY_PATCH: what the mirror last carried, apart from usage. */
+  private readonly fewerUpserts: boolean;
+  private mirrored = '';
 
   /** Registers the `runState` query. */
   constructor(private readonly input: RunInput) {
@@ -56,10 +67,15 @@ export class RunRecorder implements RunRecord {
       events: [],
     };
     setHandler(runStateQuery, () => this.state);
+    this.fewerUpserts = patched(VISIBILITY_PATCH);
   }
 
   /** Robot and trigger in visibility, also when the starter set no search attributes (a plain `client.workflow.start`). */
   announce(input: RunInput): void {
+    if (this.fewerUpserts) {
+      const started = workflowInfo().typedSearchAttributes;
+      if (started.get(McRobotId) === input.robot.id && started.get(McTrigger) === input.trigger) return;
+    }
     upsertSearchAttributes([
       { key: McRobotId, value: input.robot.id },
       { key: McTrigger, value: input.trigger },
@@ -85,10 +101,6 @@ export class RunRecorder implements RunRecord {
   /** Mirror status, stage and a summary of the state into search attributes and memo. */
   publish(): void {
     const state = this.state;
-    upsertSearchAttributes([
-      { key: McStatus, value: state.status },
-      { key: McStage, value: state.currentStage ?? 'none' },
-    ]);
     const memo: RunMemo = {
       task: state.task.slice(0, MEMO_TASK_CHARS),
       robotName: state.robot.name,
@@ -101,6 +113,17 @@ export class RunRecorder implements RunRecord {
       interruptedStage: state.interruptedStage,
       gate: state.gate ? { gate: state.gate.gate, since: state.gate.since, deadline: state.gate.deadline } : undefined,
     };
+    const stage = state.currentStage ?? 'none';
+    if (this.fewerUpserts) {
+      // Status and stage are in the memo too: the same memo without usage means the same mirror.
+      const mirror = JSON.stringify({ ...memo, usage: undefined });
+      if (mirror === this.mirrored) return this.notifyChat();
+      this.mirrored = mirror;
+    }
+    upsertSearchAttributes([
+      { key: McStatus, value: state.status },
+      { key: McStage, value: stage },
+    ]);
     upsertMemo({ run: memo });
     this.notifyChat();
   }

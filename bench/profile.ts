@@ -1,0 +1,222 @@
+/**
+ * Where a robot run spends what a bare run does not, read from the histories of one run of each (same worker,
+ * same dev server): events by type, workflow tasks and the worker time inside them (task started → completed),
+ * activities and their queue wait (scheduled → started), payload bytes (input, activity inputs and results, memo and
+ * search-attribute upserts, the result) and the whole history's encoded size.
+ *
+ *   npm run bench:profile -- [--runs 5]
+ *
+ * `--runs` runs of each kind one after another; the figures are per run (mean). The robot run is the one
+ * bench:overhead measures (offline model, zero latency); the bare run calls as many no-op activities.
+ */
+import { randomUUID } from 'node:crypto';
+import { temporal } from '@temporalio/proto';
+import { createActivities, createActivityDeps } from '../activities';
+import { loadConfig } from '../lib/config';
+import type { RunInput } from '../contracts/run';
+import { createRobotWorker } from '../workers/worker';
+import { createTestEnv } from '../testkit/temporal';
+import { bareActivitiesWorkflow, robotRunWorkflow } from './workflows';
+
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+const { EventType } = temporal.api.enums.v1;
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
+  if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer`);
+  return v;
+}
+
+const ms = (t: HistoryEvent['eventTime']) => Number(t?.seconds ?? 0) * 1000 + Math.floor((t?.nanos ?? 0) / 1e6);
+const payloadBytes = (p: { payloads?: { data?: Uint8Array | null; metadata?: Record<string, Uint8Array> | null }[] | null } | null | undefined) =>
+  (p?.payloads ?? []).reduce((n, x) => n + (x.data?.length ?? 0) + Object.values(x.metadata ?? {}).reduce((m, v) => m + v.length, 0), 0);
+const mapBytes = (m: Record<string, { data?: Uint8Array | null; metadata?: Record<string, Uint8Array> | null }> | null | undefined) =>
+  Object.values(m ?? {}).reduce((n, x) => n + (x.data?.length ?? 0) + Object.values(x.metadata ?? {}).reduce((k, v) => k + v.length, 0), 0);
+
+export interface Profile {
+  events: number;
+  historyBytes: number;
+  workflowTasks: number;
+  /** Sum over workflow tasks of started → completed (the worker's time inside them, plus the round trip). */
+  workflowTaskMs: number;
+  activities: number;
+  /** Sum over activities of scheduled → started (time in the queue). */
+  activityQueueMs: number;
+  /** Sum over activities of started → completed. */
+  activityRunMs: number;
+  inputBytes: number;
+  activityInputBytes: number;
+  activityResultBytes: number;
+  resultBytes: number;
+  memoUpserts: number;
+  memoBytes: number;
+  searchAttributeUpserts: number;
+  searchAttributeBytes: number;
+  /** Workflow tasks whose commands upsert memo or search attributes: each costs the server a visibility write. */
+  upsertingTasks: number;
+  timers: number;
+  signalsOrUpdates: number;
+  wallMs: number;
+}
+
+export function profileOf(events: HistoryEvent[]): Profile {
+  const p: Profile = {
+    events: events.length,
+    historyBytes: events.reduce((n, e) => n + temporal.api.history.v1.HistoryEvent.encode(e as temporal.api.history.v1.HistoryEvent).finish().length, 0),
+    workflowTasks: 0,
+    workflowTaskMs: 0,
+    activities: 0,
+    activityQueueMs: 0,
+    activityRunMs: 0,
+    inputBytes: 0,
+    activityInputBytes: 0,
+    activityResultBytes: 0,
+    resultBytes: 0,
+    memoUpserts: 0,
+    memoBytes: 0,
+    searchAttributeUpserts: 0,
+    searchAttributeBytes: 0,
+    upsertingTasks: 0,
+    timers: 0,
+    signalsOrUpdates: 0,
+    wallMs: ms(events.at(-1)?.eventTime) - ms(events[0]?.eventTime),
+  };
+  const byId = new Map<number, HistoryEvent>();
+  let upsertedInTask = false;
+  for (const e of events) {
+    if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) upsertedInTask = false;
+    if (
+      !upsertedInTask &&
+      (e.eventType === EventType.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED || e.eventType === EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES)
+    ) {
+      upsertedInTask = true;
+      p.upsertingTasks++;
+    }
+    byId.set(Number(e.eventId), e);
+    switch (e.eventType) {
+      case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+        p.inputBytes += payloadBytes(e.workflowExecutionStartedEventAttributes?.input);
+        break;
+      case EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED: {
+        p.workflowTasks++;
+        const started = byId.get(Number(e.workflowTaskCompletedEventAttributes?.startedEventId));
+        if (started) p.workflowTaskMs += ms(e.eventTime) - ms(started.eventTime);
+        break;
+      }
+      case EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+        p.activities++;
+        p.activityInputBytes += payloadBytes(e.activityTaskScheduledEventAttributes?.input);
+        break;
+      case EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED: {
+        const scheduled = byId.get(Number(e.activityTaskStartedEventAttributes?.scheduledEventId));
+        if (scheduled) p.activityQueueMs += ms(e.eventTime) - ms(scheduled.eventTime);
+        break;
+      }
+      case EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED: {
+        p.activityResultBytes += payloadBytes(e.activityTaskCompletedEventAttributes?.result);
+        const started = byId.get(Number(e.activityTaskCompletedEventAttributes?.startedEventId));
+        if (started) p.activityRunMs += ms(e.eventTime) - ms(started.eventTime);
+        break;
+      }
+      case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
+        p.resultBytes += payloadBytes(e.workflowExecutionCompletedEventAttributes?.result);
+        break;
+      case EventType.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED:
+        p.memoUpserts++;
+        p.memoBytes += mapBytes(e.workflowPropertiesModifiedEventAttributes?.upsertedMemo?.fields as never);
+        break;
+      case EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+        p.searchAttributeUpserts++;
+        p.searchAttributeBytes += mapBytes(e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields as never);
+        break;
+      case EventType.EVENT_TYPE_TIMER_STARTED:
+        p.timers++;
+        break;
+      case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
+      case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+        p.signalsOrUpdates++;
+        break;
+    }
+  }
+  return p;
+}
+
+export const PROFILE_ROWS: [keyof Profile, string][] = [
+  ['events', 'history events'],
+  ['historyBytes', 'history size (bytes, encoded)'],
+  ['workflowTasks', 'workflow tasks'],
+  ['workflowTaskMs', 'workflow task time, started → completed (ms)'],
+  ['activities', 'activities'],
+  ['activityQueueMs', 'activity queue wait, scheduled → started (ms)'],
+  ['activityRunMs', 'activity run, started → completed (ms)'],
+  ['inputBytes', 'workflow input (bytes)'],
+  ['activityInputBytes', 'activity inputs (bytes)'],
+  ['activityResultBytes', 'activity results (bytes)'],
+  ['resultBytes', 'workflow result (bytes)'],
+  ['memoUpserts', 'memo upserts'],
+  ['memoBytes', 'memo upserted (bytes)'],
+  ['searchAttributeUpserts', 'search-attribute upserts'],
+  ['searchAttributeBytes', 'search attributes upserted (bytes)'],
+  ['upsertingTasks', 'workflow tasks that upsert (a visibility write each)'],
+  ['timers', 'timers'],
+  ['signalsOrUpdates', 'signals / updates'],
+  ['wallMs', 'first → last event (ms)'],
+];
+
+async function main() {
+  const runs = arg('runs', 5);
+  const env = await createTestEnv();
+  const config = loadConfig({
+    TEMPORAL_NAMESPACE: env.namespace ?? 'default',
+    MC_MODEL_PROVIDER: 'offline',
+    MC_OFFLINE_DELAY_MS: '0',
+    MC_TASK_QUEUE: `bench-profile-${randomUUID()}`,
+  });
+  const worker = await createRobotWorker({
+    connection: env.nativeConnection,
+    config,
+    overrides: {
+      workflowsPath: require.resolve('./workflows'),
+      activities: { ...createActivities(createActivityDeps(config)), noop: async (stage: string) => stage },
+    },
+  });
+  const input: RunInput = { task: 'Benchmark task: summarise three facts', robot: { id: 'bench', name: 'Bench', role: 'Benchmark robot', version: 0 }, trigger: 'api' };
+  const mean = (ps: Profile[]) =>
+    Object.fromEntries(PROFILE_ROWS.map(([k]) => [k, ps.reduce((n, p) => n + p[k], 0) / ps.length])) as unknown as Profile;
+  const { robot, bare } = await worker.runUntil(async () => {
+    const robot: Profile[] = [];
+    const bare: Profile[] = [];
+    for (let i = 0; i < runs + 1; i++) {
+      const r = await env.client.workflow.start(robotRunWorkflow, { taskQueue: config.MC_TASK_QUEUE, workflowId: `run-${randomUUID()}`, args: [input] });
+      await r.result();
+      const rp = profileOf((await r.fetchHistory()).events ?? []);
+      const b = await env.client.workflow.start(bareActivitiesWorkflow, { taskQueue: config.MC_TASK_QUEUE, workflowId: `bare-${randomUUID()}`, args: [rp.activities] });
+      await b.result();
+      const bp = profileOf((await b.fetchHistory()).events ?? []);
+      // The first pair warms the worker up (bundle, caches).
+      if (i > 0) {
+        robot.push(rp);
+        bare.push(bp);
+      }
+    }
+    return { robot: mean(robot), bare: mean(bare) };
+  });
+  await env.teardown();
+  const f = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(1));
+  console.log(`\nProfile of one run (mean of ${runs}), from its history`);
+  console.log('| measure | robot run | bare run | robot − bare |');
+  console.log('|---|---:|---:|---:|');
+  for (const [k, label] of PROFILE_ROWS) console.log(`| ${label} | ${f(robot[k])} | ${f(bare[k])} | ${f(robot[k] - bare[k])} |`);
+  console.log(JSON.stringify({ robot, bare }));
+}
+
+if (require.main === module) {
+  main().then(
+    () => process.exit(0),
+    (err) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}
