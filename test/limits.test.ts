@@ -191,6 +191,21 @@ test('When a client resumes with a Last-Event-ID from 1970, then the catch-up is
     const states = await Promise.all(ids.map(async (id) => ((await (await fetch(`${api.web.url}/api/runs/${id}`, { headers: auth })).json()) as any).status));
     return states.every((s) => s === 'Done');
   }, 30_000);
+  // Nothing else is going (runs of earlier tests included), so every run-event below is the catch-up's, not live.
+  await eventually(async () => {
+    const going = await Promise.all(['Running', 'Pending'].map(async (status) => ((await (await fetch(`${api.web.url}/api/runs?status=${status}`, { headers: auth })).json()) as any).runs.length));
+    return going.every((n) => n === 0);
+  }, 60_000, 250);
+  // ...and this API has published all it will: it also follows runs other replicas of this file started, found through
+  // visibility, and their events go out live. Wait until a live stream stays quiet for 2 s.
+  const live = await openSse(`${api.web.url}/api/events`, auth);
+  streams.push(live);
+  await eventually(async () => {
+    const seen = live.messages.length;
+    await sleep(2000);
+    return live.messages.length === seen;
+  }, 60_000, 0);
+  live.close();
   const resumed = await openSse(`${api.web.url}/api/events`, { ...auth, 'last-event-id': '1-0-x' });
   streams.push(resumed);
   const cut = await resumed.waitFor((m) => m.event === 'catchup-truncated', 10_000);
