@@ -15,13 +15,11 @@
  * The last line of output is a JSON summary (read by `npm run bench`).
  */
 import { randomUUID } from 'node:crypto';
-import { createActivities, createActivityDeps } from '../activities';
-import { createRobotWorker } from '../workers/worker';
 import { cpuNow, cpuSince, loadAverage } from './cpu';
 import { loadConfig } from '../lib/config';
-import type { RunInput } from '../contracts/run';
 import { bareActivitiesWorkflow, robotRunWorkflow } from './workflows';
 import { createTestEnv } from '../testkit/temporal';
+import { BENCH_INPUT, benchWorker, runMain } from './harness';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -50,15 +48,8 @@ async function main() {
     MC_OFFLINE_DELAY_MS: '0',
     MC_TASK_QUEUE: `bench-${randomUUID()}`,
   });
-  const worker = await createRobotWorker({
-    connection: env.nativeConnection,
-    config,
-    overrides: {
-      workflowsPath: require.resolve('./workflows'),
-      activities: { ...createActivities(createActivityDeps(config)), noop: async (stage: string) => stage },
-    },
-  });
-  const input: RunInput = { task: 'Benchmark task: summarise three facts', robot: { id: 'bench', name: 'Bench', role: 'Benchmark robot', version: 0 }, trigger: 'api' };
+  const worker = await benchWorker(env, config);
+  const input = BENCH_INPUT;
   let activityCount = 0;
   const kinds = {
     robot: () => env.client.workflow.execute(robotRunWorkflow, { taskQueue: config.MC_TASK_QUEUE, workflowId: `run-${randomUUID()}`, args: [input] }),
@@ -133,10 +124,4 @@ async function main() {
   );
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -12,6 +12,7 @@ import { gzipSync } from 'node:zlib';
 import { startTestApi } from '../testkit/api';
 import { createTestEnv } from '../testkit/temporal';
 import { launch } from '../test/helpers/browser';
+import { runMain } from './harness';
 
 const PASSWORD = 'page-weight';
 
@@ -84,10 +85,4 @@ async function main() {
   await env.teardown();
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -22,6 +22,7 @@ import { decideUpdate } from '../contracts/messages';
 import type { RunInput } from '../contracts/run';
 import { createRobotWorker } from '../workers/worker';
 import { createTestEnv } from '../testkit/temporal';
+import { runMain } from './harness';
 
 function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -148,10 +149,4 @@ async function main() {
   await env.teardown();
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runMain(main);

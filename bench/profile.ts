@@ -11,12 +11,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { temporal } from '@temporalio/proto';
-import { createActivities, createActivityDeps } from '../activities';
 import { loadConfig } from '../lib/config';
-import type { RunInput } from '../contracts/run';
-import { createRobotWorker } from '../workers/worker';
 import { createTestEnv } from '../testkit/temporal';
 import { bareActivitiesWorkflow, robotRunWorkflow } from './workflows';
+import { BENCH_INPUT, benchWorker, runMain } from './harness';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 const { EventType } = temporal.api.enums.v1;
@@ -173,15 +171,8 @@ async function main() {
     MC_OFFLINE_DELAY_MS: '0',
     MC_TASK_QUEUE: `bench-profile-${randomUUID()}`,
   });
-  const worker = await createRobotWorker({
-    connection: env.nativeConnection,
-    config,
-    overrides: {
-      workflowsPath: require.resolve('./workflows'),
-      activities: { ...createActivities(createActivityDeps(config)), noop: async (stage: string) => stage },
-    },
-  });
-  const input: RunInput = { task: 'Benchmark task: summarise three facts', robot: { id: 'bench', name: 'Bench', role: 'Benchmark robot', version: 0 }, trigger: 'api' };
+  const worker = await benchWorker(env, config);
+  const input = BENCH_INPUT;
   const mean = (ps: Profile[]) =>
     Object.fromEntries(PROFILE_ROWS.map(([k]) => [k, ps.reduce((n, p) => n + p[k], 0) / ps.length])) as unknown as Profile;
   const { robot, bare } = await worker.runUntil(async () => {
@@ -211,12 +202,4 @@ async function main() {
   console.log(JSON.stringify({ robot, bare }));
 }
 
-if (require.main === module) {
-  main().then(
-    () => process.exit(0),
-    (err) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runMain(main);

@@ -22,6 +22,7 @@ import { startTestApi } from '../testkit/api';
 import { createTestEnv } from '../testkit/temporal';
 import { temporal } from '@temporalio/proto';
 import { loadAverage } from './cpu';
+import { runMain } from './harness';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -178,10 +179,4 @@ async function main() {
   console.log(JSON.stringify({ bench: 'push', runs, delay, clients, pollMs, loadBefore, loadAfter, one: o, polling: p, many: m, hops: { task: stats(hops.task), push: stats(hops.push) }, byType: Object.fromEntries(Object.entries(byType).map(([k, xs]) => [k, stats(xs)])) }));
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runMain(main);
