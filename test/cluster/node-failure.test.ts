@@ -35,10 +35,9 @@ afterAll(async () => {
 
 test('When the second node is SIGKILLed mid-run, then its shards move to the first, every run in flight finishes Done, and no activity or model call is repeated', async () => {
   const state = cluster();
-  const owners = shardOwners(state);
-  // Both nodes hold shards before the kill (the second node is not a spare).
-  expect([...owners.values()].filter((p) => p === state.ports.node2History).length).toBeGreaterThan(0);
-  expect([...owners.values()].filter((p) => p === state.ports.history).length).toBeGreaterThan(0);
+  // The second node holds shards before the kill (it is not a spare), so killing it moves work. How many the first
+  // keeps is the membership ring's choice: with 4 shards it may hand all of them to the second node.
+  await eventually(async () => [...shardOwners(state).values()].some((p) => p === state.ports.node2History), 30_000, 500);
 
   const config = clusterConfig({ MC_MODEL_PROVIDER: 'openai-compatible', OPENAI_BASE_URL: llm.openaiBaseUrl });
   worker = await startWorkerAt(env.address, config);
