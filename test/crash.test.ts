@@ -15,7 +15,7 @@ import { robotRunWorkflow } from '../workflows';
 import type { RunState } from '../contracts/run';
 import { FakeLlm, pipelineResponder, RecordedCall, ScriptedReply, startFakeLlm } from './helpers/fake-llm';
 import { createTestEnv, eventually } from '../testkit/temporal';
-import { spawnWorkerProcess, within, WorkerProcess } from '../testkit/worker-process';
+import { spawnWorkerProcess, within, withWorkerLogs, WorkerProcess } from '../testkit/worker-process';
 
 const robot = { id: 'adhoc', name: 'Analyst', role: 'Research analyst', version: 0 };
 
@@ -39,16 +39,6 @@ function spawnWorker(name: string, vars: Record<string, string>): WorkerProcess 
   return w;
 }
 
-/** Print the workers' output only when the test fails. */
-async function withWorkerLogs(fn: () => Promise<void>): Promise<void> {
-  try {
-    await fn();
-  } catch (err) {
-    console.error(`worker output:\n${output.join('\n')}`);
-    throw err;
-  }
-}
-
 beforeAll(async () => {
   [env, llm] = await Promise.all([createTestEnv(), startFakeLlm(pipelineResponder())]);
 });
@@ -64,7 +54,7 @@ afterAll(async () => {
 });
 
 test('When the worker is SIGKILLed mid-run and another starts, then the run completes and no completed model call is made twice', async () => {
-  await withWorkerLogs(async () => {
+  await withWorkerLogs(output, async () => {
     // Every request the provider receives, labelled with what it was for.
     const seen: { label: string; call: RecordedCall }[] = [];
     const callsFor = (label: string) => seen.filter((s) => s.label === label).map((s) => s.call);

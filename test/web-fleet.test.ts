@@ -13,7 +13,7 @@ import { startWebServer, type WebServer } from '../api/app';
 import { resolveCredentials } from '../api/auth';
 import { createMetrics } from '../lib/metrics';
 import { createTestEnv, eventually, startTestWorker, testConfig } from '../testkit/temporal';
-import { spawnWorkerProcess, within, type WorkerProcess } from '../testkit/worker-process';
+import { spawnWorkerProcess, type WorkerProcess, within, withWorkerLogs } from '../testkit/worker-process';
 import { apiClient, runWaiter } from './helpers/http';
 import { launch, newRecorder, openContext, pageViolations, until } from './helpers/browser';
 
@@ -55,20 +55,10 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-/** Print the worker processes' output only when a test fails. */
-async function withWorkerLogs(fn: () => Promise<void>): Promise<void> {
-  try {
-    await fn();
-  } catch (err) {
-    console.error(`worker output:\n${output.join('\n')}`);
-    throw err;
-  }
-}
-
 const workerCard = (identity: string) => page.locator(`#overview li.worker[data-worker="${identity}"]`);
 
 test('When a second worker process starts, then the overview shows it within 30 s with CPU and RAM; SIGKILLed mid-run it is gone within 30 s, and the run, taken over by another worker, says on its page that it survived', async () => {
-  await withWorkerLogs(async () => {
+  await withWorkerLogs(output, async () => {
     await page.goto(`${web.url}/#/`);
     await page.waitForSelector('#overview .tiles');
     // The first worker is there (this process).

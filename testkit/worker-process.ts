@@ -51,3 +51,13 @@ export function spawnWorkerProcess(
   );
   return { name, child, exited };
 }
+
+/** Run `fn`; when it fails, print what the worker processes wrote (`output`) before passing the failure on. */
+export async function withWorkerLogs(output: readonly string[], fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    console.error(`worker output:\n${output.join('\n')}`);
+    throw err;
+  }
+}

@@ -9,7 +9,7 @@ import { robotRunWorkflow } from '../../workflows';
 import type { RunInput, RunState } from '../../contracts/run';
 import { FakeLlm, pipelineResponder, RecordedCall, ScriptedReply, startFakeLlm } from '../helpers/fake-llm';
 import { createTestEnv, eventually, TEST_NAMESPACE } from '../../testkit/temporal';
-import { spawnWorkerProcess, within, WorkerProcess } from '../../testkit/worker-process';
+import { spawnWorkerProcess, within, withWorkerLogs, WorkerProcess } from '../../testkit/worker-process';
 import { activityStarts, cluster, RUN_ACTIVITIES } from './cluster-env';
 
 let env: TestWorkflowEnvironment;
@@ -49,16 +49,6 @@ async function stopWorker(w: WorkerProcess): Promise<void> {
   await w.exited;
 }
 
-/** Print the workers' output only when a test fails. */
-async function withWorkerLogs(fn: () => Promise<void>): Promise<void> {
-  try {
-    await fn();
-  } catch (err) {
-    console.error(`worker output:\n${output.join('\n')}`);
-    throw err;
-  }
-}
-
 beforeAll(async () => {
   cluster();
   [env, llm] = await Promise.all([createTestEnv(), startFakeLlm(pipelineResponder())]);
@@ -73,7 +63,7 @@ afterAll(async () => {
 });
 
 test('When two worker processes share the task queue, then both take work, every run is Done, and no activity runs twice', async () => {
-  await withWorkerLogs(async () => {
+  await withWorkerLogs(output, async () => {
     // Each model call takes a moment, so the runs overlap and both workers' pollers get tasks.
     const answer = pipelineResponder();
     llm.setResponder(async (call, index) => ({ ...(await answer(call, index)), delayMs: 150 }));
@@ -107,7 +97,7 @@ test('When two worker processes share the task queue, then both take work, every
 });
 
 test('When the worker is SIGKILLed in the middle of a model call and another starts, then the run is Done and only the interrupted call is made again', async () => {
-  await withWorkerLogs(async () => {
+  await withWorkerLogs(output, async () => {
     const seen: { stage: string; call: RecordedCall }[] = [];
     const answer = pipelineResponder((call, stage) => {
       seen.push({ stage, call });
