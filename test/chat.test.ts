@@ -12,7 +12,7 @@ import { startTestApi, type TestApi } from '../testkit/api';
 import { createTestEnv, eventually } from '../testkit/temporal';
 import { conversationIdOf } from '../api/use-cases/receive-chat';
 import { dingtalkHeaders, discordKeys, larkRequest, slackHeaders, startFakeChat, type FakeChat } from './helpers/fake-chat';
-import { apiClient, runWaiter } from './helpers/http';
+import { apiClient, readBody, runWaiter } from './helpers/http';
 import { openSse, type SseClient } from './helpers/sse';
 
 const KEY = 'chat-test-key';
@@ -137,14 +137,7 @@ const tgClick = (chatId: number, from: number, data: string, messageId: number) 
 
 async function post(path: string, body: string, headers: Record<string, string>, type = 'application/json') {
   const res = await fetch(`${api.web.url}${path}`, { method: 'POST', headers: { 'content-type': type, ...headers }, body });
-  const text = await res.text();
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, text, json };
+  return { status: res.status, ...(await readBody(res)) };
 }
 
 const sendTelegram = (robot: string, update: unknown, secret = telegramSecrets[robot]) =>

@@ -29,14 +29,7 @@ export function apiClient(baseUrl: () => string, key: string) {
       },
       body: raw ?? (body !== undefined ? JSON.stringify(body) : undefined),
     });
-    const text = await res.text();
-    let json: any;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    return { status: res.status, json, text, headers: res.headers };
+    return { status: res.status, ...(await readBody(res)), headers: res.headers };
   };
 }
 
@@ -84,4 +77,14 @@ export async function startReceiver(): Promise<Receiver> {
         server.close(() => resolve());
       }),
   };
+}
+
+/** A response's text, and its JSON when the text is JSON. */
+export async function readBody(res: Response): Promise<{ text: string; json: any }> {
+  const text = await res.text();
+  try {
+    return { text, json: JSON.parse(text) };
+  } catch {
+    return { text, json: undefined };
+  }
 }
