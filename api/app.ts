@@ -99,6 +99,7 @@ export function createUseCases(deps: AppDeps): UseCases {
     catchupMaxEvents: c.MC_SSE_CATCHUP_MAX_EVENTS,
     catchupMaxBytes: c.MC_SSE_CATCHUP_MAX_BYTES,
   });
+  runs.followLive((id) => watcher.progressOf(id));
   const startRun = createStartRun({ client: deps.client, config: deps.config, metrics: deps.metrics, robots: store, onStarted: (id) => watcher.watch(id) });
   const webhookKey = resolveWebhookKey(deps.config);
   const robots = new RobotService({ client: deps.client, config: deps.config, store, runs, startRun, webhookKey });

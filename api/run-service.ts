@@ -47,9 +47,14 @@ const FINAL_STATES_KEPT = 300;
 
 export type NodeAction = 'cancel' | 'retry' | 'approve';
 
+/** What this process knows live of a running run, fresher than visibility (see RunService.followLive). */
+export type LiveProgress = Pick<RunSummary, 'currentStage' | 'usage' | 'offline'>;
+
 export class RunService {
   /** Final states of completed runs by `workflowId/runId`, least recently used first: reading one means reading its history. */
   private readonly finalStates = new Map<string, RunState>();
+  /** Where the progress of running runs followed live comes from (the event stream's watcher), if anywhere. */
+  private liveProgress?: (id: string) => LiveProgress | undefined;
 
   constructor(
     private readonly client: Client,
@@ -79,6 +84,15 @@ export class RunService {
   /** Base URL of this namespace in the Temporal Web UI. */
   uiBase(): string {
     return `${temporalUiUrl(this.config)}/namespaces/${encodeURIComponent(this.config.TEMPORAL_NAMESPACE)}`;
+  }
+
+  /**
+   * Answer the stage and usage of running runs from what `source` follows live. Runs mirror themselves into
+   * visibility at changes of status, gate and error only (workflows/run/recorder.ts, STATUS_MIRROR_PATCH), so a
+   * running run's listed stage and usage are those of its last status change unless this process follows the run.
+   */
+  followLive(source: (id: string) => LiveProgress | undefined): void {
+    this.liveProgress = source;
   }
 
   async list(q: ListOptions): Promise<RunSummary[]> {
@@ -112,6 +126,7 @@ export class RunService {
         error: memo.error,
         interruptedStage: memo.interruptedStage,
         links: { temporalUi: runUiLink(this.config, wf.workflowId) },
+        ...(wf.status.name === 'RUNNING' ? this.liveProgress?.(wf.workflowId) : undefined),
       });
       if (runs.length >= q.limit) break;
     }

@@ -17,7 +17,7 @@ import { createLogger } from '../lib/log';
 import type { Payload } from '@temporalio/common';
 import type { RunStatus } from '../contracts/pipeline';
 import type { RunEvent, RunState } from '../contracts/run';
-import type { RunService, RunView } from './run-service';
+import type { LiveProgress, RunService, RunView } from './run-service';
 import type { RunGlance } from './schemas';
 
 const log = createLogger('watch');
@@ -131,6 +131,8 @@ export class RunWatcher {
   private readonly watched = new Map<string, Follow>();
   /** Last event seq published per run, kept after a run stops being followed so nothing is published twice. */
   private readonly published = new Map<string, number>();
+  /** The progress of each run followed, from its newest state (for listings: see RunService.followLive). */
+  private readonly progress = new Map<string, LiveProgress>();
   /** Runs followed to their close (bounded): discovery skips them. */
   private readonly finished = new Set<string>();
   private readonly buffer: StreamEvent[] = [];
@@ -219,6 +221,11 @@ export class RunWatcher {
     this.watched.clear();
   }
 
+  /** The progress of a run this process follows, from its newest state; undefined when it does not follow it. */
+  progressOf(runId: string): LiveProgress | undefined {
+    return this.progress.get(runId);
+  }
+
   /** Subscribe to every event; returns the unsubscribe function. */
   onEvent(fn: (e: StreamEvent) => void): () => void {
     this.emitter.on('event', fn);
@@ -288,7 +295,9 @@ export class RunWatcher {
     const entry: Follow = { lastSeq: this.published.get(runId) ?? 0, abort: new AbortController(), seen: false };
     this.watched.set(runId, entry);
     const following = this.follow(runId, entry).finally(() => {
-      if (this.watched.get(runId) === entry) this.watched.delete(runId);
+      if (this.watched.get(runId) !== entry) return;
+      this.watched.delete(runId);
+      this.progress.delete(runId);
     });
     this.inFlight.add(following);
     void following.then(
@@ -366,6 +375,7 @@ export class RunWatcher {
       return;
     }
     this.emitter.emit(`state:${runId}`, view);
+    if (this.watched.has(runId)) this.progress.set(runId, { currentStage: view.currentStage, usage: view.usage, offline: view.offline });
     const run = glanceOf(view);
     for (const event of view.events ?? []) {
       if (event.seq <= entry.lastSeq) continue;

@@ -138,11 +138,14 @@ export const RunSummary = named(
     robotName: z.string().optional(),
     trigger: z.string().optional(),
     task: z.string().optional().describe('The task (its first 500 characters)'),
-    currentStage: z.string().optional(),
+    currentStage: z
+      .string()
+      .optional()
+      .describe('The stage the run is at: for running runs this API follows, live; otherwise as of its last status change'),
     startedAt: z.string().optional(),
     closedAt: z.string().optional(),
     temporalStatus: z.string(),
-    usage: Usage.optional().describe('Tokens and cost so far'),
+    usage: Usage.optional().describe('Tokens and cost so far (like currentStage: live for running runs this API follows)'),
     gate: GateGlance.optional().describe('The gate the run waits at'),
     offline: z.boolean().optional(),
     error: RunError.optional(),

@@ -21,6 +21,54 @@ import { criticalPath, DagNodeSpec, levels, waveMakespan } from '../contracts/da
 import { createRobotWorker } from '../workers/worker';
 import { createTestEnv } from '../testkit/temporal';
 import { loadAverage } from './cpu';
+import { temporal } from '@temporalio/proto';
+import type { HistoryEvent } from '../testkit/history-profile';
+
+const { EventType } = temporal.api.enums.v1;
+const at = (e: HistoryEvent) => Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6);
+
+/** Where a node's round trip goes, in ms summed over the graph's node activities (from the run's history). */
+export interface Hops {
+  nodes: number;
+  /** Scheduled → started: the activity task's way to the worker. */
+  queue: number;
+  /** Started → completed, less the node's planned latency: the activity's own work around its model call. */
+  activity: number;
+  /** Completed → the workflow task that saw it completed: the way back and the workflow's decision. */
+  decision: number;
+}
+
+export function hopsOf(events: HistoryEvent[], planned: Map<string, number>): Hops {
+  const scheduled = new Map<string, { at: number; node?: string }>();
+  const started = new Map<string, number>();
+  const h: Hops = { nodes: 0, queue: 0, activity: 0, decision: 0 };
+  let waiting: { at: number }[] = [];
+  for (const e of events) {
+    const id = String(e.eventId);
+    if (e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED) {
+      const a = e.activityTaskScheduledEventAttributes!;
+      if (a.activityType?.name !== 'runDagNode') continue;
+      const input = JSON.parse(Buffer.from(a.input?.payloads?.[0]?.data ?? []).toString() || '{}') as { node?: { id?: string } };
+      scheduled.set(id, { at: at(e), node: input.node?.id });
+    } else if (e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED) {
+      const s = scheduled.get(String(e.activityTaskStartedEventAttributes!.scheduledEventId));
+      if (s) started.set(String(e.activityTaskStartedEventAttributes!.scheduledEventId), at(e));
+    } else if (e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED) {
+      const key = String(e.activityTaskCompletedEventAttributes!.scheduledEventId);
+      const s = scheduled.get(key);
+      const st = started.get(key);
+      if (!s || st === undefined) continue;
+      h.nodes++;
+      h.queue += st - s.at;
+      h.activity += at(e) - st - (planned.get(s.node ?? '') ?? 0);
+      waiting.push({ at: at(e) });
+    } else if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) {
+      for (const w of waiting) h.decision += at(e) - w.at;
+      waiting = [];
+    }
+  }
+  return h;
+}
 
 const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -83,15 +131,16 @@ async function main() {
     MC_SHUTDOWN_GRACE_SECONDS: '1',
   });
   const worker = await createRobotWorker({ connection: env.nativeConnection, config });
-  const rows: { seed: number; depth: number; cp: number; measuredCp: number; makespan: number; wave: number }[] = [];
+  const rows: { seed: number; depth: number; cp: number; measuredCp: number; makespan: number; wave: number; hops: Hops }[] = [];
   await worker.runUntil(async () => {
     for (let g = 0; g < graphs; g++) {
       const seed = seed0 + g;
       const dag = randomDag(nodesPerGraph, seed);
       const planned = new Map(dag.map((d) => [d.id, d.simulatedLatencyMs ?? 0]));
+      const workflowId = `bench-dag-${seed}-${randomUUID()}`;
       const state = await env.client.workflow.execute(robotRunWorkflow, {
         taskQueue: config.MC_TASK_QUEUE,
-        workflowId: `bench-dag-${seed}-${randomUUID()}`,
+        workflowId,
         args: [
           {
             task: `bench graph ${seed}`,
@@ -114,11 +163,14 @@ async function main() {
         measuredCp: criticalPath(dag, (id) => measured.get(id)!),
         makespan: end - start,
         wave: waveMakespan(dag, (id) => planned.get(id)!),
+        hops: hopsOf((await env.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [], planned),
       });
       const r = rows.at(-1)!;
+      const per = (v: number) => (v / r.hops.nodes).toFixed(1);
       console.log(
         `seed ${seed}: ${nodesPerGraph} nodes, ${r.depth} levels | critical path ${r.cp} ms | makespan ${r.makespan} ms → ratio ${(r.makespan / r.cp).toFixed(3)} ` +
-          `(vs measured node durations ${(r.makespan / r.measuredCp).toFixed(3)}; overhead ${((r.makespan - r.cp) / r.depth).toFixed(1)} ms a level) | waves ${r.wave} ms → ${(r.wave / r.cp).toFixed(3)}`,
+          `(vs measured node durations ${(r.makespan / r.measuredCp).toFixed(3)}; overhead ${((r.makespan - r.cp) / r.depth).toFixed(1)} ms a level) | waves ${r.wave} ms → ${(r.wave / r.cp).toFixed(3)}\n` +
+          `  a node's round trip, mean ms: to the worker ${per(r.hops.queue)}, activity beyond its latency ${per(r.hops.activity)}, back to a decision ${per(r.hops.decision)}`,
       );
     }
   });
@@ -132,6 +184,11 @@ async function main() {
   // What each level of the graph costs beyond its planned durations: the per-hop overhead a deep graph pays per level.
   const perLevelMs = (sum((r) => r.makespan) - sum((r) => r.cp)) / sum((r) => r.depth);
   console.log(`Overhead a level (makespan − critical path, over all levels): ${perLevelMs.toFixed(1)} ms; load average ${loadAverage()}`);
+  const hopNodes = sum((r) => r.hops.nodes);
+  const hopMean = (k: 'queue' | 'activity' | 'decision') => sum((r) => r.hops[k]) / hopNodes;
+  console.log(
+    `A node's round trip over all graphs (mean ms): to the worker ${hopMean('queue').toFixed(1)}, activity beyond its latency ${hopMean('activity').toFixed(1)}, back to a decision ${hopMean('decision').toFixed(1)}`,
+  );
   console.log(JSON.stringify({ bench: 'dag', nodes: nodesPerGraph, graphs: rows.length, mean, worst, perLevelMs, rows }));
   await env.teardown();
 }

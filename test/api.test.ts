@@ -197,6 +197,28 @@ describe('runs', () => {
     expect(again.json.error).toMatch(/already finished/);
   });
 
+  test('When a running run moves on from stage to stage, then the list shows the stage it is at, though visibility is written at status changes only', async () => {
+    const created = await call('POST', '/api/runs', { task: 'Walk through the stages one by one' });
+    const id = created.json.id;
+    const STAGE_ORDER = ['inspiration', 'goals', 'tasks', 'validation', 'delivery'];
+    // Past its first stage, by the run's own state (the query); each model call takes 400 ms here.
+    const live = await eventually(async () => {
+      const r = await call('GET', `/api/runs/${id}`);
+      return r.json?.status === 'Running' && ['goals', 'tasks'].includes(r.json.currentStage) ? r.json : undefined;
+    }, 20000, 50);
+    const listed = (await call('GET', '/api/runs?status=Running')).json.runs.find((x: any) => x.id === id);
+    const d = await env.client.workflow.getHandle(id).describe();
+    // What visibility holds: written when the run started running, before any stage.
+    expect((d.memo?.run as any)?.status).toBe('Running');
+    expect((d.memo?.run as any)?.currentStage).toBeUndefined();
+    expect((d.memo?.run as any)?.usage.calls).toBe(0);
+    // What the list answers: the stage and usage this API follows live.
+    expect(STAGE_ORDER.indexOf(listed.currentStage)).toBeGreaterThanOrEqual(STAGE_ORDER.indexOf(live.currentStage));
+    expect(listed.usage.calls).toBeGreaterThanOrEqual(live.usage.calls);
+    expect(listed.usage.calls).toBeGreaterThan(0);
+    await waitForStatus(id, 'Done');
+  });
+
   test('When metrics are scraped, then runs by status, stage durations, tokens and process metrics are there', async () => {
     const r = await call('GET', '/metrics');
     expect(r.status).toBe(200);

@@ -35,6 +35,18 @@ export const CHAT_NOTICE_PATCH = 'mc-chat-notices';
  */
 export const VISIBILITY_PATCH = 'mc-visibility-fewer-upserts';
 
+/**
+ * The patch that made the visibility mirror follow changes of status, gate and error only (it implies
+ * VISIBILITY_PATCH). A change of stage within a status no longer upserts: a robot run upserts in two workflow tasks
+ * (it starts running, it ends) instead of one per stage, which was what a run cost the server more than a bare
+ * workflow of as many activities (docs/benchmarks.md, "Profile"). Stage, stage statuses and usage still ride along
+ * with every upsert; while a run is running, the API answers its current stage from the state it follows live.
+ */
+export const STATUS_MIRROR_PATCH = 'mc-visibility-status-changes';
+
+/** How much of the run the visibility mirror follows (by the patches the run was started under). */
+type MirrorLevel = 'every-publish' | 'all-but-usage' | 'status-changes';
+
 export class RunRecorder implements RunRecord {
   readonly state: RunState;
   /** Set once the run has reached its final status: handlers waiting for the run to act stop waiting. */
@@ -44,8 +56,8 @@ export class RunRecorder implements RunRecord {
   private chatSeq = 0;
   /** Notices on their way: the run waits for them before it closes (a signal sent as the run completes can be lost). */
   private chatPending: Promise<unknown>[] = [];
-  /** Under VISIBILITY_PATCH: what the mirror last carried, apart from usage. */
-  private readonly fewerUpserts: boolean;
+  /** Which changes reach the mirror, and (unless every publish does) what it last carried of them. */
+  private readonly mirrorLevel: MirrorLevel;
   private mirrored = '';
 
   /** Registers the `runState` query. */
@@ -67,12 +79,12 @@ export class RunRecorder implements RunRecord {
       events: [],
     };
     setHandler(runStateQuery, () => this.state);
-    this.fewerUpserts = patched(VISIBILITY_PATCH);
+    this.mirrorLevel = patched(STATUS_MIRROR_PATCH) ? 'status-changes' : patched(VISIBILITY_PATCH) ? 'all-but-usage' : 'every-publish';
   }
 
   /** Robot and trigger in visibility, also when the starter set no search attributes (a plain `client.workflow.start`). */
   announce(input: RunInput): void {
-    if (this.fewerUpserts) {
+    if (this.mirrorLevel !== 'every-publish') {
       const started = workflowInfo().typedSearchAttributes;
       if (started.get(McRobotId) === input.robot.id && started.get(McTrigger) === input.trigger) return;
     }
@@ -114,9 +126,12 @@ export class RunRecorder implements RunRecord {
       gate: state.gate ? { gate: state.gate.gate, since: state.gate.since, deadline: state.gate.deadline } : undefined,
     };
     const stage = state.currentStage ?? 'none';
-    if (this.fewerUpserts) {
-      // Status and stage are in the memo too: the same memo without usage means the same mirror.
-      const mirror = JSON.stringify({ ...memo, usage: undefined });
+    if (this.mirrorLevel !== 'every-publish') {
+      // Status and stage are in the memo too: the same memo without what the level leaves out means the same mirror.
+      const mirror =
+        this.mirrorLevel === 'status-changes'
+          ? JSON.stringify({ ...memo, usage: undefined, currentStage: undefined, stageStatus: undefined, offline: undefined })
+          : JSON.stringify({ ...memo, usage: undefined });
       if (mirror === this.mirrored) return this.notifyChat();
       this.mirrored = mirror;
     }
