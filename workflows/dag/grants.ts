@@ -60,17 +60,28 @@ export class BudgetGrants {
    * refused request needed, which can mean the budget gate; then the same activity runs again: a refusal is not a
    * node failure, and nothing that finished runs twice.
    */
-  async budgeted<T extends { calls: ModelCallRecord[] }>(
+  budgeted<T extends { calls: ModelCallRecord[] }>(
     n: DagNodeState | undefined,
     what: string,
     callsModel: boolean,
     call: (budget: BudgetAllowance | undefined) => Promise<T>,
   ): Promise<T> {
+    // Nothing to grant: the call, billed when it returns, with one promise of ours rather than an async function's
+    // two (see run/pipeline.ts on promises).
     if (!callsModel || !this.graph.run.budget.allowance()) {
-      const result = await call(undefined);
-      this.bill(n, result.calls, true);
-      return result;
+      return call(undefined).then((result) => {
+        this.bill(n, result.calls, true);
+        return result;
+      });
     }
+    return this.granted(n, what, call);
+  }
+
+  private async granted<T extends { calls: ModelCallRecord[] }>(
+    n: DagNodeState | undefined,
+    what: string,
+    call: (budget: BudgetAllowance | undefined) => Promise<T>,
+  ): Promise<T> {
     let needed: BudgetNeed | undefined;
     for (;;) {
       const grant = await this.acquire(what, needed);

@@ -111,7 +111,16 @@ export class RunBudget implements RunBudgetPort {
    * calls made before the refusal are billed; the activity then resumes from its checkpoint). The caller bills the
    * result's calls.
    */
-  async withBudget<T extends { calls: ModelCallRecord[] }>(
+  withBudget<T extends { calls: ModelCallRecord[] }>(
+    stage: StageState | undefined,
+    call: (budget: BudgetAllowance | undefined, resumeFrom: unknown) => Promise<T>,
+  ): Promise<T> {
+    // Without caps nothing is checked, refused or estimated: the call itself, with no promise of ours around it
+    // (see run/pipeline.ts on promises). Caps are set when the run starts and never appear later.
+    return this.hasCaps() ? this.withCaps(stage, call) : call(undefined, undefined);
+  }
+
+  private async withCaps<T extends { calls: ModelCallRecord[] }>(
     stage: StageState | undefined,
     call: (budget: BudgetAllowance | undefined, resumeFrom: unknown) => Promise<T>,
   ): Promise<T> {

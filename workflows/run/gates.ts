@@ -52,9 +52,14 @@ export class Gates {
    * At a configured gate point: undefined to go on, or the stage a `revise` sends the run back to with the
    * reviewer's feedback. A rejection throws RunRejected.
    */
-  async atPoint(point: GatePoint): Promise<{ stage: StageName; feedback: string } | undefined> {
+  atPoint(point: GatePoint): Promise<{ stage: StageName; feedback: string } | undefined> | undefined {
     const settings = this.input.approvals?.gates?.find((g) => g.at === point);
+    // No gate here: answered at once, without a promise (see the note on promises in run/pipeline.ts).
     if (!settings || this.approved.has(point)) return undefined;
+    return this.decideAt(point, settings);
+  }
+
+  private async decideAt(point: GatePoint, settings: GateSettings): Promise<{ stage: StageName; feedback: string } | undefined> {
     const index = point === 'final' ? STAGES.length : STAGES.indexOf(point);
     const revisable = index > 0 ? STAGES[index - 1] : undefined;
     const d = await this.waitAtGate(point, { settings, revisable });

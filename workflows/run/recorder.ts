@@ -180,7 +180,7 @@ export class RunRecorder implements RunRecord {
   /** The run has its final status: let update handlers answer their callers before it closes. */
   async close(): Promise<void> {
     this.finished = true;
-    await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
+    if (!allHandlersFinished()) await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
     if (this.chatPending.length > 0) await CancellationScope.nonCancellable(() => Promise.all(this.chatPending));
   }
 }
