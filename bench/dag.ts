@@ -9,6 +9,9 @@
  *   - the makespan wave execution would have on the same durations, COMPUTED (not run): each wave waits for its
  *     slowest node, with unlimited parallelism and zero overhead — the wave executor's best case.
  * Per-node validation is off (one model call per node), so the figures measure scheduling, not extra calls.
+ * Beside each robot run, the same graph runs in the plainest workflow (bench/workflows.ts, bareDagWorkflow: one
+ * sleeping activity per node, started when its dependencies are done) on the same worker: the ratio bare Temporal
+ * reaches on this machine, side by side.
  *
  * Usage: node --import tsx bench/dag.ts [--nodes 50] [--graphs 5] [--seed 1] [--no-eager]   (--nodes up to 200)
  * The last line of output is a JSON summary (read by `npm run bench`), with the overhead a level: (makespan −
@@ -16,11 +19,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../lib/config';
-import { robotRunWorkflow } from '../workflows';
+import { bareDagWorkflow, robotRunWorkflow } from './workflows';
 import { criticalPath, DagNodeSpec, levels, waveMakespan } from '../contracts/dag';
-import { createRobotWorker } from '../workers/worker';
 import { createTestEnv } from '../testkit/temporal';
 import { loadAverage } from './cpu';
+import { benchWorker } from './harness';
 import { temporal } from '@temporalio/proto';
 import type { HistoryEvent } from '../testkit/history-profile';
 
@@ -138,8 +141,8 @@ async function main() {
     MC_DAG_MAX_NODES: '200',
     MC_SHUTDOWN_GRACE_SECONDS: '1',
   });
-  const worker = await createRobotWorker({ connection: env.nativeConnection, config });
-  const rows: { seed: number; depth: number; cp: number; measuredCp: number; makespan: number; wave: number; hops: Hops }[] = [];
+  const worker = await benchWorker(env, config);
+  const rows: { seed: number; depth: number; cp: number; measuredCp: number; makespan: number; bareMakespan: number; wave: number; hops: Hops }[] = [];
   await worker.runUntil(async () => {
     for (let g = 0; g < graphs; g++) {
       const seed = seed0 + g;
@@ -164,12 +167,20 @@ async function main() {
       const start = Math.min(...nodes.map((n) => Date.parse(n.startedAt!)));
       const end = Math.max(...nodes.map((n) => Date.parse(n.finishedAt!)));
       const measured = new Map(nodes.map((n) => [n.id, n.durationMs ?? 0]));
+      const bare = Object.values(
+        await env.client.workflow.execute(bareDagWorkflow, {
+          taskQueue: config.MC_TASK_QUEUE,
+          workflowId: `bench-bare-dag-${seed}-${randomUUID()}`,
+          args: [dag.map((d) => ({ id: d.id, dependsOn: d.dependsOn ?? [], ms: planned.get(d.id)! }))],
+        }),
+      );
       rows.push({
         seed,
         depth: Math.max(...levels(dag).values()) + 1,
         cp: criticalPath(dag, (id) => planned.get(id)!),
         measuredCp: criticalPath(dag, (id) => measured.get(id)!),
         makespan: end - start,
+        bareMakespan: Math.max(...bare.map((t) => t.finishedAt)) - Math.min(...bare.map((t) => t.startedAt)),
         wave: waveMakespan(dag, (id) => planned.get(id)!),
         hops: hopsOf((await env.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [], planned),
       });
@@ -177,7 +188,7 @@ async function main() {
       const per = (v: number) => (v / r.hops.nodes).toFixed(1);
       console.log(
         `seed ${seed}: ${nodesPerGraph} nodes, ${r.depth} levels | critical path ${r.cp} ms | makespan ${r.makespan} ms → ratio ${(r.makespan / r.cp).toFixed(3)} ` +
-          `(vs measured node durations ${(r.makespan / r.measuredCp).toFixed(3)}; overhead ${((r.makespan - r.cp) / r.depth).toFixed(1)} ms a level) | waves ${r.wave} ms → ${(r.wave / r.cp).toFixed(3)}\n` +
+          `(vs measured node durations ${(r.makespan / r.measuredCp).toFixed(3)}; overhead ${((r.makespan - r.cp) / r.depth).toFixed(1)} ms a level) | bare workflow ${(r.bareMakespan / r.cp).toFixed(3)} | waves ${r.wave} ms → ${(r.wave / r.cp).toFixed(3)}\n` +
           `  a node's round trip, mean ms: to the worker ${per(r.hops.queue)}, activity beyond its latency ${per(r.hops.activity)}, back to the workflow ${per(r.hops.back)}, its decision ${per(r.hops.decision)}`,
       );
     }
@@ -189,6 +200,8 @@ async function main() {
       `wave execution (computed, same durations) = ${(sum((r) => r.wave) / sum((r) => r.cp)).toFixed(3)}`,
   );
   const mean = sum((r) => r.makespan) / sum((r) => r.cp);
+  const bareMean = sum((r) => r.bareMakespan) / sum((r) => r.cp);
+  console.log(`The same graphs in a bare workflow (one sleeping activity a node): makespan / critical path = ${bareMean.toFixed(3)}, ${((sum((r) => r.bareMakespan) - sum((r) => r.cp)) / sum((r) => r.depth)).toFixed(1)} ms a level`);
   // What each level of the graph costs beyond its planned durations: the per-hop overhead a deep graph pays per level.
   const perLevelMs = (sum((r) => r.makespan) - sum((r) => r.cp)) / sum((r) => r.depth);
   console.log(`Overhead a level (makespan − critical path, over all levels): ${perLevelMs.toFixed(1)} ms; load average ${loadAverage()}`);
@@ -197,7 +210,7 @@ async function main() {
   console.log(
     `A node's round trip over all graphs (mean ms): to the worker ${hopMean('queue').toFixed(1)}, activity beyond its latency ${hopMean('activity').toFixed(1)}, back to the workflow ${hopMean('back').toFixed(1)}, its decision ${hopMean('decision').toFixed(1)}`,
   );
-  console.log(JSON.stringify({ bench: 'dag', nodes: nodesPerGraph, graphs: rows.length, mean, worst, perLevelMs, rows }));
+  console.log(JSON.stringify({ bench: 'dag', nodes: nodesPerGraph, graphs: rows.length, mean, worst, bareMean, perLevelMs, rows }));
   await env.teardown();
 }
 

@@ -16,14 +16,18 @@ export function runMain(main: () => Promise<void>): void {
   );
 }
 
-/** The production worker with the bench workflows beside ours, and a `noop` activity for bare runs. */
+/** The production worker with the bench workflows beside ours, and `noop` / `sleepFor` activities for bare runs. */
 export function benchWorker(env: TestWorkflowEnvironment, config: Config) {
   return createRobotWorker({
     connection: env.nativeConnection,
     config,
     overrides: {
       workflowsPath: require.resolve('./workflows'),
-      activities: { ...createActivities(createActivityDeps(config)), noop: async (stage: string) => stage },
+      activities: {
+        ...createActivities(createActivityDeps(config)),
+        noop: async (stage: string) => stage,
+        sleepFor: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
+      },
     },
   });
 }
