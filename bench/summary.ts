@@ -36,7 +36,7 @@ const BENCHES: Bench[] = [
   {
     name: 'overhead',
     script: 'bench/overhead.ts',
-    args: ['--sequential', '10', '--concurrent', '200', '--rounds', '1'],
+    args: ['--sequential', '10', '--concurrent', '200', '--rounds', '2'],
     rows: (r) => [
       { bench: 'overhead', measure: `latency p50, robot / bare (${fmt(r.robot.p50, 0)} / ${fmt(r.bare.p50, 0)} ms)`, value: fmt(r.latencyRatio), target: '≤ 1.05', met: r.latencyRatio <= 1.05 },
       {
