@@ -1,8 +1,9 @@
 /** What the benches share: running one as a script, and the worker and input the overhead benches compare. */
+import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createActivities, createActivityDeps } from '../activities';
 import type { RunInput } from '../contracts/run';
-import type { Config } from '../lib/config';
+import { loadConfig, type Config } from '../lib/config';
 import { createRobotWorker } from '../workers/worker';
 
 /** Run a bench's main and exit with its outcome (open handles of a dev server must not keep the process up). */
@@ -14,6 +15,25 @@ export function runMain(main: () => Promise<void>): void {
       process.exit(1);
     },
   );
+}
+
+/** The integer value of `--name` on the command line (at least `min`), or `fallback` when it is not given. */
+export function intArg(name: string, fallback: number, min = 1): number {
+  const i = process.argv.indexOf(`--${name}`);
+  const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
+  if (!Number.isInteger(v) || v < min) throw new Error(`--${name} must be an integer of at least ${min}`);
+  return v;
+}
+
+/** A worker configuration for a bench: the offline model answering at once, a task queue of its own. */
+export function offlineBenchConfig(env: TestWorkflowEnvironment, queuePrefix: string, extra: Record<string, string> = {}): Config {
+  return loadConfig({
+    ...extra,
+    TEMPORAL_NAMESPACE: env.namespace ?? 'default',
+    MC_MODEL_PROVIDER: 'offline',
+    MC_OFFLINE_DELAY_MS: '0',
+    MC_TASK_QUEUE: `${queuePrefix}-${randomUUID()}`,
+  });
 }
 
 /** The production worker with the bench workflows beside ours, and `noop` / `sleepFor` activities for bare runs. */

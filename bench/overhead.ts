@@ -16,17 +16,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { cpuNow, cpuSince, loadAverage } from './cpu';
-import { loadConfig } from '../lib/config';
 import { bareActivitiesWorkflow, robotRunWorkflow } from './workflows';
 import { createTestEnv } from '../testkit/temporal';
-import { BENCH_INPUT, benchWorker, runMain } from './harness';
+import { BENCH_INPUT, benchWorker, intArg as arg, offlineBenchConfig, runMain } from './harness';
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer`);
-  return v;
-}
 
 const percentile = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -41,13 +34,7 @@ async function main() {
   const env = await createTestEnv();
   // MC_* tuning variables of the environment apply, as they would to a worker (e.g. MC_MAX_CONCURRENT_WORKFLOW_TASKS).
   const tuning = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('MC_MAX_') || k.startsWith('MC_WORKER_'))) as Record<string, string>;
-  const config = loadConfig({
-    ...tuning,
-    TEMPORAL_NAMESPACE: env.namespace ?? 'default',
-    MC_MODEL_PROVIDER: 'offline',
-    MC_OFFLINE_DELAY_MS: '0',
-    MC_TASK_QUEUE: `bench-${randomUUID()}`,
-  });
+  const config = offlineBenchConfig(env, 'bench', tuning);
   const worker = await benchWorker(env, config);
   const input = BENCH_INPUT;
   let activityCount = 0;

@@ -16,20 +16,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { loadConfig } from '../lib/config';
 import { robotRunWorkflow } from '../workflows';
 import { decideUpdate } from '../contracts/messages';
 import type { RunInput } from '../contracts/run';
 import { createRobotWorker } from '../workers/worker';
 import { createTestEnv } from '../testkit/temporal';
-import { runMain } from './harness';
+import { intArg as flag, offlineBenchConfig, runMain } from './harness';
 
-function flag(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer`);
-  return v;
-}
 
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -57,13 +50,7 @@ async function main() {
   const inflight = flag('inflight', Math.max(concurrency, Math.floor((cache * 3) / 4)));
 
   const env = await createTestEnv();
-  const config = loadConfig({
-    TEMPORAL_NAMESPACE: env.namespace ?? 'default',
-    MC_MODEL_PROVIDER: 'offline',
-    MC_OFFLINE_DELAY_MS: '0',
-    MC_TASK_QUEUE: `bench-parked-${randomUUID()}`,
-    MC_MAX_CACHED_WORKFLOWS: String(cache),
-  });
+  const config = offlineBenchConfig(env, 'bench-parked', { MC_MAX_CACHED_WORKFLOWS: String(cache) });
   const { code } = await bundleWorkflowCode({
     workflowsPath: require.resolve('../workflows'),
     logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error },

@@ -10,28 +10,16 @@
  * bench:overhead measures (offline model, zero latency); the bare run calls as many no-op activities.
  */
 import { randomUUID } from 'node:crypto';
-import { loadConfig } from '../lib/config';
 import { createTestEnv } from '../testkit/temporal';
 import { PROFILE_ROWS, profileOf, type Profile } from '../testkit/history-profile';
 import { bareActivitiesWorkflow, robotRunWorkflow } from './workflows';
-import { BENCH_INPUT, benchWorker, runMain } from './harness';
+import { BENCH_INPUT, benchWorker, intArg as arg, offlineBenchConfig, runMain } from './harness';
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer`);
-  return v;
-}
 
 async function main() {
   const runs = arg('runs', 5);
   const env = await createTestEnv();
-  const config = loadConfig({
-    TEMPORAL_NAMESPACE: env.namespace ?? 'default',
-    MC_MODEL_PROVIDER: 'offline',
-    MC_OFFLINE_DELAY_MS: '0',
-    MC_TASK_QUEUE: `bench-profile-${randomUUID()}`,
-  });
+  const config = offlineBenchConfig(env, 'bench-profile');
   const worker = await benchWorker(env, config);
   const input = BENCH_INPUT;
   const mean = (ps: Profile[]) =>

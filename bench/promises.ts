@@ -15,29 +15,17 @@ import { promiseHooks } from 'node:v8';
 import { randomUUID } from 'node:crypto';
 import { Worker } from '@temporalio/worker';
 import { createActivities, createActivityDeps } from '../activities';
-import { loadConfig } from '../lib/config';
 import { createTestEnv } from '../testkit/temporal';
 import { profileOf } from '../testkit/history-profile';
 import { bareActivitiesWorkflow, robotRunWorkflow } from './workflows';
-import { BENCH_INPUT, runMain } from './harness';
+import { BENCH_INPUT, intArg as arg, offlineBenchConfig, runMain } from './harness';
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer`);
-  return v;
-}
 
 async function main() {
   const runs = arg('runs', 2);
   const top = arg('top', 20);
   const env = await createTestEnv();
-  const config = loadConfig({
-    TEMPORAL_NAMESPACE: env.namespace ?? 'default',
-    MC_MODEL_PROVIDER: 'offline',
-    MC_OFFLINE_DELAY_MS: '0',
-    MC_TASK_QUEUE: `bench-promises-${randomUUID()}`,
-  });
+  const config = offlineBenchConfig(env, 'bench-promises');
   const worker = await Worker.create({
     connection: env.nativeConnection,
     namespace: config.TEMPORAL_NAMESPACE,

@@ -22,14 +22,10 @@ import { startTestApi } from '../testkit/api';
 import { createTestEnv } from '../testkit/temporal';
 import { temporal } from '@temporalio/proto';
 import { loadAverage } from './cpu';
-import { runMain } from './harness';
+import { intArg, runMain } from './harness';
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isInteger(v) || v < 0) throw new Error(`--${name} must be a non-negative integer`);
-  return v;
-}
+
+const arg = (name: string, fallback: number) => intArg(name, fallback, 0);
 
 const percentile = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
