@@ -120,8 +120,9 @@ export class DagExecutor {
         graph.refreshStatus(`waiting for a retry of failed node(s) ${failed.map((n) => n.id).join(', ')}`);
       }
       graph.changed = false;
-      // May wait at the budget gate (nothing else starts meanwhile; a rejection ends the run).
-      await this.grants.serve();
+      // May wait at the budget gate (nothing else starts meanwhile; a rejection ends the run). Without a budget
+      // there is nothing to serve: no await (see run/pipeline.ts on promises).
+      if (this.graph.run.budget.allowance()) await this.grants.serve();
       await condition(() => graph.changed);
       dag.awaitingRetry = false;
     }
