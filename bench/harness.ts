@@ -1,6 +1,7 @@
 /** What the benches share: running one as a script, and the worker and input the overhead benches compare. */
 import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { WorkerOptions } from '@temporalio/worker';
 import { createActivities, createActivityDeps } from '../activities';
 import type { RunInput } from '../contracts/run';
 import { loadConfig, type Config } from '../lib/config';
@@ -37,11 +38,12 @@ export function offlineBenchConfig(env: TestWorkflowEnvironment, queuePrefix: st
 }
 
 /** The production worker with the bench workflows beside ours, and `noop` / `sleepFor` activities for bare runs. */
-export function benchWorker(env: TestWorkflowEnvironment, config: Config) {
+export function benchWorker(env: TestWorkflowEnvironment, config: Config, extra: Partial<WorkerOptions> = {}) {
   return createRobotWorker({
     connection: env.nativeConnection,
     config,
     overrides: {
+      ...extra,
       workflowsPath: require.resolve('./workflows'),
       activities: {
         ...createActivities(createActivityDeps(config)),

@@ -6,19 +6,17 @@
  *
  *   npm run bench:promises -- [--runs 2] [--top 20]
  *
- * The worker runs its workflows in this thread (`debugMode`), so a promise hook of this process sees them; a
- * promise counts when a frame of the workflow bundle is on the stack where it is created. Each robot run is listed
- * by the workflow function that created its promises (first bundle frame on the stack). The count does not depend
- * on the machine or its load.
+ * The production worker (as bench:overhead runs it) runs its workflows in this thread (`debugMode`), so a promise
+ * hook of this process sees them; a promise counts when a frame of the workflow bundle is on the stack where it is
+ * created. Each robot run is listed by the workflow function that created its promises (first bundle frame on the
+ * stack). The count does not depend on the machine or its load.
  */
 import { promiseHooks } from 'node:v8';
 import { randomUUID } from 'node:crypto';
-import { Worker } from '@temporalio/worker';
-import { createActivities, createActivityDeps } from '../activities';
 import { createTestEnv } from '../testkit/temporal';
 import { profileOf } from '../testkit/history-profile';
 import { bareActivitiesWorkflow, robotRunWorkflow } from './workflows';
-import { BENCH_INPUT, intArg as arg, offlineBenchConfig, runMain } from './harness';
+import { BENCH_INPUT, benchWorker, intArg as arg, offlineBenchConfig, runMain } from './harness';
 
 
 async function main() {
@@ -26,14 +24,8 @@ async function main() {
   const top = arg('top', 20);
   const env = await createTestEnv();
   const config = offlineBenchConfig(env, 'bench-promises');
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    namespace: config.TEMPORAL_NAMESPACE,
-    taskQueue: config.MC_TASK_QUEUE,
-    debugMode: true,
-    workflowsPath: require.resolve('./workflows'),
-    activities: { ...createActivities(createActivityDeps(config)), noop: async (stage: string) => stage },
-  });
+  // The production worker (as bench:overhead runs it), with its workflows in this thread.
+  const worker = await benchWorker(env, config, { debugMode: true });
   let counting = false;
   let total = 0;
   const byCreator = new Map<string, number>();
